@@ -1,0 +1,502 @@
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a release is, which one is live, where a rollback goes and what pruning removes.
+
+This is the one place that knows the release layout (see the project contract):
+
+    <deploy_path>/releases/<YYYYMMDDTHHMMSSZ>/   one real directory per release
+    <deploy_path>/releases/<name>/REVISION       commit SHA
+    <deploy_path>/releases/<name>/.deploy-unfinished, .deploy-bad   markers
+    <deploy_path>/current -> releases/<name>     relative symlink
+    <deploy_path>/revisions.log                  TAB separated event log
+
+It imports nothing from Ansible so it can be unit tested (and benchmarked) on its own; the
+modules are thin shells around it. The decisions (`rollback_target`, `choose_rollback`,
+`plan_prune`, `parse_revisions_log`) never touch the disk; the disk helpers below them
+(`scan`, `switch_current`, `mark_bad`, `clear_bad`, `remove_release`) do, and nothing else.
+Ordering is always by release name (a UTC timestamp), never by file times.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import stat
+import uuid
+from dataclasses import dataclass, field, replace
+
+RELEASES_DIR = "releases"
+CURRENT_LINK = "current"
+REVISIONS_LOG = "revisions.log"
+REVISION_FILE = "REVISION"
+UNFINISHED_MARKER = ".deploy-unfinished"
+BAD_MARKER = ".deploy-bad"
+
+GOOD = "good"
+BAD = "bad"
+UNFINISHED = "unfinished"
+
+# \Z rather than $: "$" would also accept a trailing newline.
+_RELEASE_NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z\Z")
+
+
+class ReleaseError(Exception):
+    """A refusal with a message meant for the person running the deploy."""
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    state: str = GOOD  # GOOD, BAD or UNFINISHED
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What `scan` found. `releases` is sorted by name, oldest first."""
+
+    deploy_path: str
+    releases: tuple = ()
+    ignored: tuple = ()  # entries of releases/ that are not releases; never touched
+    current_kind: str = "absent"  # absent | link | directory | other
+    current_target: str | None = None  # the link text, as read
+    live: str | None = None  # set only when `current` points at a release in releases/
+    current_problem: str | None = None  # why `current` does not name a release
+    log: dict = field(default_factory=dict)  # parse_revisions_log() of revisions.log
+
+    def names(self):
+        return [r.name for r in self.releases]
+
+    def get(self, name):
+        for release in self.releases:
+            if release.name == name:
+                return release
+        return None
+
+    def require_live(self):
+        """The live release name (or None if there is no `current`); refuse to guess."""
+        if self.current_problem:
+            raise ReleaseError(self.current_problem)
+        return self.live
+
+
+@dataclass(frozen=True)
+class Plan:
+    keep: list  # names, oldest first
+    remove: list  # names, oldest first
+    reasons: dict  # name -> why it is kept or removed
+
+
+def is_release_name(name):
+    return isinstance(name, str) and _RELEASE_NAME.match(name) is not None
+
+
+def release_name_for(when):
+    """The release name for a datetime (converted to UTC)."""
+    return when.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def validate_keep(value):
+    """Return `value` as an int >= 1, or raise ReleaseError explaining the fix.
+
+    Accepts ints and digit strings (ad-hoc `keep=3` arrives as a string); rejects bools,
+    which Python would otherwise treat as 1 and 0.
+    """
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        number = int(value)
+    if number is None or number < 1:
+        raise ReleaseError(
+            "keep must be a whole number of at least 1 (how many of the newest good releases "
+            "to keep; the live release and its rollback target are always kept as well), "
+            "got %r. Set keep to 1 or more." % (value,)
+        )
+    return number
+
+
+# --- pure decisions -------------------------------------------------------------------
+
+
+def _by_name(releases):
+    """Release-shaped entries sorted by name; rejects duplicates so order can't matter."""
+    seen = {}
+    for release in releases:
+        if not is_release_name(release.name):
+            continue  # not a release: never planned, never touched
+        if release.name in seen:
+            raise ReleaseError("release %s is listed twice" % release.name)
+        seen[release.name] = release
+    return [seen[name] for name in sorted(seen)]
+
+
+def rollback_target(releases, live):
+    """Newest GOOD release whose name sorts before `live`; None if there is none."""
+    if live is None:
+        return None
+    older_good = [r.name for r in _by_name(releases) if r.state == GOOD and r.name < live]
+    return older_good[-1] if older_good else None
+
+
+def _available(releases):
+    names = [r.name for r in _by_name(releases) if r.state != UNFINISHED]
+    return ", ".join(names) if names else "none"
+
+
+def choose_rollback(releases, live, requested=None):
+    """The release a rollback should make live.
+
+    Without `requested` that is the rollback target. An explicit name may be older or
+    newer than `live` and may be a bad release (its mark is cleared when it goes live),
+    but it must be a complete release. Returns `live` itself when that was requested.
+    """
+    if live is None:
+        raise ReleaseError(
+            "nothing is live (no current link), so there is nothing to roll back from; "
+            "use state=switch with a release name. Available: %s" % _available(releases)
+        )
+    if requested is not None:
+        return check_switchable(releases, requested)
+    target = rollback_target(releases, live)
+    if target is None:
+        raise ReleaseError(
+            "no good release older than the live release %s to roll back to. "
+            "Available: %s. Pass name= to pick one explicitly." % (live, _available(releases))
+        )
+    return target
+
+
+def check_switchable(releases, name):
+    """Return `name` if it is a complete release that `current` may point at."""
+    by_name = {r.name: r for r in _by_name(releases)}
+    release = by_name.get(name)
+    if release is None:
+        raise ReleaseError(
+            "%r is not a release in releases/. Available: %s" % (name, _available(releases))
+        )
+    if release.state == UNFINISHED:
+        raise ReleaseError(
+            "release %s is unfinished (%s present), it cannot go live. Available: %s"
+            % (name, UNFINISHED_MARKER, _available(releases))
+        )
+    return name
+
+
+def plan_prune(releases, live, keep):
+    """Decide which releases to keep and which to remove.
+
+    - `live` and its rollback target are kept whatever `keep` says;
+    - bad and unfinished releases do not count toward `keep` and go unless protected;
+    - of the good ones the newest `keep` (by name) stay, older ones go unless protected;
+    - entries that are not release-shaped are left out of the plan entirely.
+    """
+    keep = validate_keep(keep)
+    ordered = _by_name(releases)
+    if live is not None and live not in {r.name for r in ordered}:
+        raise ReleaseError("live release %r is not among the releases; refusing to prune" % (live,))
+    target = rollback_target(ordered, live)
+    newest_good = [r.name for r in ordered if r.state == GOOD][-keep:]
+
+    kept, removed, reasons = [], [], {}
+    for release in ordered:
+        name = release.name
+        if name == live:
+            stays, why = True, "live (current points here)"
+        elif name == target:
+            stays, why = True, "rollback target (newest good release before the live one)"
+        elif release.state != GOOD:
+            stays, why = False, "%s release; does not count toward keep" % release.state
+        elif name in newest_good:
+            stays, why = True, "one of the %d newest good releases" % keep
+        else:
+            stays, why = False, "older than the %d newest good releases" % keep
+        (kept if stays else removed).append(name)
+        reasons[name] = why
+    return Plan(keep=kept, remove=removed, reasons=reasons)
+
+
+def parse_revisions_log(text):
+    """Map release name -> {sha, ref, deployer, time} from its last `deploy` line.
+
+    Lines are `time<TAB>event<TAB>release<TAB>sha<TAB>ref<TAB>deployer`; anything else
+    (blank, short, another event, a name that is not a release) is skipped, because a
+    log written by hand or cut short by a crash must not stop a rollback.
+    """
+    found = {}
+    for line in text.splitlines():
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) < 6:
+            continue
+        when, event, release, sha, ref, deployer = (f.strip() for f in fields[:6])
+        if event != "deploy" or not is_release_name(release):
+            continue
+        found[release] = {"sha": sha, "ref": ref, "deployer": deployer, "time": when}
+    return found
+
+
+def after_switch(releases, target, rolled_back_from=None):
+    """The releases as they will be once `target` is live: its bad mark is cleared and,
+    for a rollback, the release rolled back from is marked bad (unfinished stays
+    unfinished: that marker wins)."""
+    changed = []
+    for release in releases:
+        if release.name == target and release.state == BAD:
+            release = replace(release, state=GOOD)
+        elif release.name == rolled_back_from and release.name != target and release.state == GOOD:
+            release = replace(release, state=BAD)
+        changed.append(release)
+    return tuple(changed)
+
+
+def describe(deploy_path, releases, live, log=None):
+    """One plain dict per release (oldest first) for a module to return."""
+    log = log or {}
+    target = rollback_target(releases, live)
+    described = []
+    for release in _by_name(releases):
+        known = log.get(release.name, {})
+        described.append({
+            "name": release.name,
+            "path": os.path.join(deploy_path, RELEASES_DIR, release.name),
+            "revision": release.revision,
+            "state": release.state,
+            "live": release.name == live,
+            "rollback_target": release.name == target,
+            "ref": known.get("ref"),
+            "deployer": known.get("deployer"),
+            "time": known.get("time"),
+        })
+    return described
+
+
+# --- disk helpers ---------------------------------------------------------------------
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _exists_no_follow(path):
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read_small(path, limit=4096, tail=False):
+    """Up to `limit` bytes of a regular file as text (the last ones if `tail`), or None.
+
+    Never follows a symlink, never blocks on a FIFO planted under a marker's name.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if tail and info.st_size > limit:
+            os.lseek(fd, info.st_size - limit, os.SEEK_SET)
+            data = os.read(fd, limit)
+            data = data[data.find(b"\n") + 1:]  # drop the line cut in half
+        else:
+            data = os.read(fd, limit)
+        return data.decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def read_release(release_path, name):
+    """Release state and revision from its folder (the folder must be a real directory)."""
+    if _exists_no_follow(os.path.join(release_path, UNFINISHED_MARKER)):
+        state = UNFINISHED  # unfinished wins over bad: it was never complete
+    elif _exists_no_follow(os.path.join(release_path, BAD_MARKER)):
+        state = BAD
+    else:
+        state = GOOD
+    revision = (_read_small(os.path.join(release_path, REVISION_FILE), 256) or "").strip()
+    return Release(name=name, state=state, revision=revision or None)
+
+
+def _resolve_current(deploy_path, releases_dir, target, names):
+    """(live, problem) for the text of the `current` link."""
+    resolved = os.path.normpath(os.path.join(deploy_path, target))
+    parent, name = os.path.split(resolved)
+    # An absolute link written by another tool is fine as long as it lands in releases/.
+    inside = parent in (os.path.normpath(releases_dir), os.path.realpath(releases_dir))
+    if inside and name in names:
+        return name, None
+    if inside and is_release_name(name):
+        why = "which is not a release folder (missing, or not a real directory)"
+    else:
+        why = "which is not a release inside %s" % releases_dir
+    return None, (
+        "current points to %r %s; refusing to guess which release is live. "
+        "Fix the link (state=switch) first." % (target, why)
+    )
+
+
+def scan(deploy_path):
+    """Read releases/, the `current` link and revisions.log without following any symlink
+    inside releases/. A missing releases/ folder means no releases yet."""
+    deploy_path = os.path.abspath(deploy_path)
+    if not os.path.isdir(deploy_path):
+        raise ReleaseError("deploy path %s does not exist or is not a directory" % deploy_path)
+    releases_dir = os.path.join(deploy_path, RELEASES_DIR)
+
+    releases, ignored = [], []
+    try:
+        entries = list(os.scandir(releases_dir))
+    except FileNotFoundError:
+        entries = []
+    for entry in entries:
+        # is_dir(follow_symlinks=False): a symlink is never a release, whatever its name.
+        if is_release_name(entry.name) and entry.is_dir(follow_symlinks=False):
+            releases.append(read_release(entry.path, entry.name))
+        else:
+            ignored.append(entry.name)
+    releases.sort(key=lambda r: r.name)
+    names = {r.name for r in releases}
+
+    current = os.path.join(deploy_path, CURRENT_LINK)
+    kind, target, live, problem = "absent", None, None, None
+    try:
+        mode = os.lstat(current).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None:
+        pass
+    elif stat.S_ISLNK(mode):
+        kind, target = "link", os.readlink(current)
+        live, problem = _resolve_current(deploy_path, releases_dir, target, names)
+    else:
+        kind = "directory" if stat.S_ISDIR(mode) else "other"
+        problem = (
+            "%s is a real %s, not a symlink; move it aside so it can be replaced by a link"
+            % (current, "directory" if kind == "directory" else "file")
+        )
+
+    # The newest lines matter most; a log past 4 MiB is read from its tail.
+    log_text = _read_small(os.path.join(deploy_path, REVISIONS_LOG), 4 * 1024 * 1024, tail=True)
+    return Inventory(
+        deploy_path=deploy_path,
+        releases=tuple(releases),
+        ignored=tuple(sorted(ignored)),
+        current_kind=kind,
+        current_target=target,
+        live=live,
+        current_problem=problem,
+        log=parse_revisions_log(log_text or ""),
+    )
+
+
+def switch_current(deploy_path, name):
+    """Point `current` at releases/<name> atomically: a temporary relative link renamed over
+    `current`, so there is never a moment without it (`ln -sfn` unlinks first)."""
+    if not is_release_name(name):
+        raise ReleaseError("%r is not a release name" % (name,))
+    release_path = os.path.join(deploy_path, RELEASES_DIR, name)
+    try:
+        is_dir = stat.S_ISDIR(os.lstat(release_path).st_mode)
+    except FileNotFoundError:
+        is_dir = False
+    if not is_dir:
+        raise ReleaseError("%s is not a release folder" % release_path)
+
+    current = os.path.join(deploy_path, CURRENT_LINK)
+    try:
+        mode = os.lstat(current).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISLNK(mode):
+        # rename() would replace a file silently and fail on a directory: refuse both.
+        raise ReleaseError(
+            "%s is a real %s, not a symlink; move it aside so it can be replaced by a link"
+            % (current, "directory" if stat.S_ISDIR(mode) else "file")
+        )
+
+    temp = os.path.join(deploy_path, ".%s.tmp-%s" % (CURRENT_LINK, uuid.uuid4().hex))
+    os.symlink(os.path.join(RELEASES_DIR, name), temp)
+    try:
+        os.rename(temp, current)
+    except BaseException:
+        os.unlink(temp)
+        raise
+    _fsync_dir(deploy_path)
+
+
+def _fsync_dir(path):
+    # Make the rename durable; not every filesystem allows fsync on a directory.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _release_dir(path):
+    """Refuse anything but a real directory: a symlink here must never be followed."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise ReleaseError("%s does not exist" % path) from None
+    if stat.S_ISLNK(mode):
+        raise ReleaseError("%s is a symlink, not a release folder; refusing to touch it" % path)
+    if not stat.S_ISDIR(mode):
+        raise ReleaseError("%s is not a directory" % path)
+
+
+def mark_bad(release_path, reason, when=None):
+    """Write the bad marker (time and reason) so the release is kept for inspection but
+    never chosen as a rollback target again."""
+    _release_dir(release_path)
+    text = "time: %s\nreason: %s\n" % (when or utc_now(), " ".join(str(reason).split()))
+    marker = os.path.join(release_path, BAD_MARKER)
+    # O_NOFOLLOW: a planted symlink named .deploy-bad must not redirect the write.
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def clear_bad(release_path):
+    """Remove the bad marker; True if there was one."""
+    _release_dir(release_path)
+    try:
+        os.unlink(os.path.join(release_path, BAD_MARKER))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def remove_release(release_path):
+    """Delete one release folder; refuses symlinks (rmtree itself never follows the ones
+    inside). A read-only subfolder (some build tools make them) gets one retry after the
+    tree is made owner-writable, instead of leaving half a release behind."""
+    _release_dir(release_path)
+    try:
+        shutil.rmtree(release_path)
+    except PermissionError:
+        _make_writable(release_path)
+        shutil.rmtree(release_path)
+
+
+def _make_writable(path):
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISDIR(mode):
+        return  # chmod would follow a symlink; files need no write bit to be unlinked
+    os.chmod(path, mode | stat.S_IRWXU)
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                _make_writable(entry.path)

@@ -1,0 +1,55 @@
+"""Shared helpers: make `ansible_collections.hknweb.deploy` importable and build deploy trees."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = REPO_ROOT / "collections"
+
+# The modules import the core by its collection path, so the tests do too.
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def build_tree(deploy_path, releases, live=None):
+    """Create releases/<name>/ for each {name: state} (good | bad | unfinished | both),
+    with a REVISION file, and point `current` at `live` the way a deploy does."""
+    releases_dir = Path(deploy_path) / "releases"
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    for name, state in releases.items():
+        folder = releases_dir / name
+        folder.mkdir()
+        (folder / "REVISION").write_text(SHA + "\n")
+        (folder / "app.py").write_text("print('hello')\n")
+        if state in ("bad", "both"):
+            (folder / ".deploy-bad").write_text("time: 2026-01-01T00:00:00Z\nreason: test\n")
+        if state in ("unfinished", "both"):
+            (folder / ".deploy-unfinished").write_text("")
+    if live is not None:
+        os.symlink(f"releases/{live}", Path(deploy_path) / "current")
+    return Path(deploy_path)
+
+
+def survivors(deploy_path):
+    """Names of everything left in releases/, sorted."""
+    return sorted(os.listdir(Path(deploy_path) / "releases"))
+
+
+def live_of(deploy_path):
+    return os.readlink(Path(deploy_path) / "current")
+
+
+@pytest.fixture
+def deploy(tmp_path):
+    """A builder: deploy({name: state}, live=name) -> deploy path."""
+    root = tmp_path / "prod"
+
+    def make(releases, live=None):
+        return build_tree(root, releases, live)
+
+    return make
