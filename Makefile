@@ -1,0 +1,52 @@
+# make demo   installs everything, starts a local test host, deploys the sample app, prints URLs
+# make test   lint + unit + molecule (everything that tests the project)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+# Molecule scenarios, in the order they run; `make molecule SCENARIOS=rollback` runs one.
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+.PHONY: all venv testhost lint unit molecule test demo demo-down bench clean
+all: test
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-controller.txt
+	@python=$$(scripts/find-python) && echo "controller python: $$python" && "$$python" -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-controller.txt
+	@touch $@
+
+# Root-only, once per machine: Podman and friends, cgroup mounts, rlimits; then the image.
+testhost:
+	@if [ "$$(id -u)" = 0 ]; then scripts/testhost-prepare; else sudo scripts/testhost-prepare; fi
+	@scripts/testhost-image >/dev/null
+
+lint: venv
+	ansible-lint --offline --profile production --nocolor
+	yamllint --strict .
+
+unit: venv
+	pytest -q -p no:cacheprovider tests/unit
+
+molecule: venv testhost
+	@failed=(); for s in $(SCENARIOS); do \
+	  echo "=== molecule scenario: $$s"; \
+	  molecule test -s "$$s" || failed+=("$$s"); \
+	done; \
+	if (($${#failed[@]})); then echo "molecule scenarios failed: $${failed[*]}"; exit 1; fi
+
+test: lint unit molecule
+
+demo: venv testhost
+	scripts/demo
+
+demo-down:
+	scripts/testhost-down hknweb-demo
+
+bench: venv
+	python bench/bench_prune.py
+
+clean:
+	scripts/testhost-down $(addprefix hknweb-molecule-,$(SCENARIOS)) hknweb-demo
+	rm -rf $(VENV)
