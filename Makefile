@@ -22,9 +22,11 @@ testhost:
 	@if [ "$$(id -u)" = 0 ]; then scripts/testhost-prepare; else sudo scripts/testhost-prepare; fi
 	@scripts/testhost-image >/dev/null
 
+# Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
 lint: venv
-	ansible-lint --offline --profile production --nocolor
-	yamllint --strict .
+	@ansible-lint --offline --profile production --nocolor \
+	  && echo "CHECK PASS: ansible-lint" || { echo "CHECK FAIL: ansible-lint"; exit 1; }
+	@yamllint --strict . && echo "CHECK PASS: yamllint" || { echo "CHECK FAIL: yamllint"; exit 1; }
 
 unit: venv
 	pytest -q -p no:cacheprovider tests/unit
@@ -32,7 +34,8 @@ unit: venv
 molecule: venv testhost
 	@failed=(); for s in $(SCENARIOS); do \
 	  echo "=== molecule scenario: $$s"; \
-	  molecule test -s "$$s" || failed+=("$$s"); \
+	  if molecule test -s "$$s"; then echo "CHECK PASS: molecule $$s"; \
+	  else echo "CHECK FAIL: molecule $$s"; failed+=("$$s"); fi; \
 	done; \
 	if (($${#failed[@]})); then echo "molecule scenarios failed: $${failed[*]}"; exit 1; fi
 
