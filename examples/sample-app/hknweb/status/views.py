@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from .migrate_record import read_record
 from .models import Note
 
 
@@ -24,6 +25,14 @@ def prod_group_package():
         return "not installed"
 
 
+def migrate_mode():
+    """HKNWEB_MODE as `manage.py migrate` saw it in this release ("unset", or "not run")."""
+    record = read_record()
+    if record is None:
+        return "not run"
+    return record.get("HKNWEB_MODE") or "unset"
+
+
 def index(request):
     context = {
         "revision": current_revision(),
@@ -33,6 +42,7 @@ def index(request):
         "note_count": Note.objects.count(),
         "release_dir": str(settings.BASE_DIR),
         "prod_group": prod_group_package(),
+        "migrate_mode": migrate_mode(),
     }
     return render(request, "status/index.html", context)
 
