@@ -24,6 +24,13 @@ def test_current_is_a_relative_link_to_the_one_release(host):
     assert release_names(host) == [current_release(host)]
 
 
+def test_one_run_names_the_release_once_for_every_host(host):
+    # converge deployed prod and test in one run: the name was computed once, on the controller.
+    first = {env: host.file(f"{ENVS[env]['path']}/revisions.log").content_string.splitlines()[0].split("\t")[2]
+             for env in ENVS}
+    assert first["prod"] == first["test"]
+
+
 def test_revision_is_the_environments_commit(host):
     want = refs()[env_of(host)["default_ref"]]
     assert host.file(env_of(host)["path"] + "/current/REVISION").content_string == want + "\n"
@@ -92,6 +99,22 @@ def test_unknown_ref_fails_clearly_and_changes_nothing(host):
     assert "The ref 'no-such-branch'" in done.output
     assert "file:///srv/git/sample-app.git" in done.output
     assert state(host) == before
+    assert not host.file(env_of(host)["path"] + "/deploy.lock").exists, "a failed run gives the lock back"
+
+
+def test_a_held_lock_stops_the_deploy_and_names_its_holder(host):
+    base = env_of(host)["path"]
+    host.run(f"mkdir {base}/deploy.lock && echo 'holder=alice purpose=deploy epoch=1' > {base}/deploy.lock/holder")
+    before = state(host)
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r1")
+    assert done.returncode != 0
+    assert "holder=alice" in done.output and "deploy_break_lock=true" in done.output
+    assert state(host) == before
+    assert host.file(f"{base}/deploy.lock/holder").content_string.startswith("holder=alice"), "never broken silently"
+    # Told to, the deploy breaks the stale lock, deploys (nothing new here) and gives its own lock back.
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "deploy_break_lock=true")
+    assert done.returncode == 0, done.output[-3000:]
+    assert not host.file(f"{base}/deploy.lock").exists
 
 
 def test_bad_input_is_refused_before_any_change(host):
@@ -130,10 +153,20 @@ def test_check_mode_reports_and_changes_nothing(host):
 def test_second_commit_moves_current_and_keeps_the_previous_release(host):
     name = host.backend.get_hostname()
     first = current_release(host)
+    # Watch `current` through the whole deploy: it must never be missing (atomic rename, no ln -sfn gap).
+    watch = f"/tmp/watch-{env_name(host)}"
+    host.run(f"rm -f {watch}.*; nohup sh -c 'touch {watch}.run; while [ -e {watch}.run ]; do "
+             f"[ -e {env_of(host)['path']}/current/REVISION ] || echo missing >> {watch}.log; done' "
+             f">/dev/null 2>&1 &")
     done = playbook("deploy.yml", name, "-e", "revision=r2")
+    host.run(f"rm -f {watch}.run")
     assert done.returncode == 0, done.output[-3000:]
     assert recap(done, name)["failed"] == 0
+    assert not host.file(f"{watch}.log").exists, "current was missing during the switch"
     second = current_release(host)
+    # The restarted gunicorn runs the new release (the run script cds through the link).
+    pid = host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout.strip()
+    assert host.run(f"readlink /proc/{pid}/cwd").stdout.strip().endswith("/releases/" + second)
     assert second != first
     assert release_names(host) == sorted([first, second])
     assert health(host)["revision"] == refs()["r2"]
