@@ -150,6 +150,18 @@ def test_check_mode_reports_and_changes_nothing(host):
     assert state(host) == before
 
 
+def test_check_mode_on_a_new_environment_builds_nothing(host):
+    # First contact with an empty deploy path: a dry run says what it would do and builds nothing.
+    fresh = f"{HOME}/fresh-{env_name(host)}"
+    done = playbook("deploy.yml", host.backend.get_hostname(), "--check", "-e", f"deploy_path={fresh}",
+                    "-e", f"deploy_service_name=fresh-{env_name(host)}.service", "-e", "deploy_bind=127.0.0.1:8099")
+    assert done.returncode == 0, done.output[-3000:]
+    assert "would restart" in done.output
+    assert not host.file(f"{fresh}/releases").exists
+    assert not host.file(f"{fresh}/current").exists
+    assert not host.file(f"{HOME}/.config/systemd/user/fresh-{env_name(host)}.service").exists
+
+
 def test_second_commit_moves_current_and_keeps_the_previous_release(host):
     name = host.backend.get_hostname()
     first = current_release(host)
