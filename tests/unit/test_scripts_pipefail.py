@@ -14,6 +14,8 @@ then: about 1 run in 70 here.)
 """
 
 import os
+import re
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -143,3 +145,51 @@ def test_testhost_up_no_binding_is_an_error(fakes):
     assert result.returncode != 0
     assert result.stdout == ""
     assert "22/tcp" in result.stderr
+
+
+def test_demo_end_to_end_with_fakes(fakes):
+    """scripts/demo as `make demo` runs it (real demo, testhost-up and testhost-image scripts, in
+    a copy of the tree), with podman, ansible-playbook and curl faked: two port lines, and a status
+    page long enough that a `| head -n1` reader leaves the writer behind."""
+    root = fakes["tmp"] / "tree"
+    for name in ("demo", "testhost-up", "testhost-image"):
+        write_exe(root / "scripts" / name, (SCRIPTS / name).read_text())
+    write_exe(root / "scripts" / "build-wheelhouse", FAKE_OK)
+    write_exe(root / "tests" / "fixtures" / "make_sample_repo.py", FAKE_OK)
+    demo_cache = Path(fakes["env"]["HKNWEB_CACHE"]) / "demo"
+    demo_cache.mkdir(parents=True)
+    shutil.copy(fakes["pubkey"], demo_cache / "id_ed25519.pub")
+    (demo_cache / "id_ed25519").write_text("fake private key\n")
+
+    env = {**fakes["env"], "FAKE_PORT_LINES": "2", "FAKE_PORT_DELAY": "0.2",
+           "FAKE_REVISION_LINES": "5000"}
+    result = run([str(root / "scripts" / "demo")], env)
+    assert result.returncode != SIGPIPE_EXIT, f"killed by SIGPIPE under pipefail: {result.stderr}"
+    assert result.returncode == 0, result.stderr
+    for port in (18000, 18001):
+        assert f"live: http://127.0.0.1:{port}/  (serving commit {SHA})\n" in result.stdout
+    calls = fakes["log"].read_text()
+    assert "port hknweb-demo 22/tcp" in calls
+    assert calls.count("ansible-playbook ") == 3
+
+
+# A pipe (not `||`) into a reader that can stop before the writer is done.
+EARLY_EXIT_READER = re.compile(
+    r"(?<!\|)\|(?!\|)\s*"
+    r"(head\b|grep\b[^|;]*\s-[a-zA-Z]*[qlm]|sed\b[^|;]*[;'{ ]q\b|awk\b[^|;]*\bexit\b)"
+)
+
+
+def test_no_pipe_into_an_early_exiting_reader_under_pipefail():
+    """Under pipefail, `cmd | head`, `| grep -q`, `| sed q`, `| awk '...exit'` can fail with 141
+    whenever cmd writes after the reader is gone: read everything, then pick (issue 12)."""
+    offenders = []
+    for script in sorted(p for p in SCRIPTS.rglob("*") if p.is_file()):
+        text = script.read_text(errors="replace")
+        if "pipefail" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            code = line.split(" #", 1)[0]
+            if not code.lstrip().startswith("#") and EARLY_EXIT_READER.search(code):
+                offenders.append(f"{script.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "pipes that can SIGPIPE under pipefail:\n" + "\n".join(offenders)
