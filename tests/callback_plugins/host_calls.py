@@ -1,0 +1,130 @@
+"""Count, per host, the task results that ran a module on the target: one round trip each.
+
+Enable it for one run (it is off unless named), from any checkout of the project:
+
+    ANSIBLE_CALLBACK_PLUGINS=<repo>/tests/callback_plugins \\
+    ANSIBLE_CALLBACKS_ENABLED=host_calls \\
+    HOST_CALLS_FILE=/tmp/calls.json \\
+    ansible-playbook deploy.yml -l prod
+
+(both variables replace any callback_plugins / callbacks_enabled of ansible.cfg: list those too,
+separated by ':' and ',' respectively, if the run needs them). At the end of the playbook it writes
+
+    {"hosts": {"hknweb-prod": {"calls": 21, "tasks": ["Gathering Facts", ...]}}}
+
+to $HOST_CALLS_FILE (nothing is written when the variable is unset). `tasks` lists the counted
+results in order, one entry per call (a loop's task name once per item).
+
+What counts: every ok, failed (ignored or not) and unreachable result; for a loop, each item
+instead of the loop's summary. What does not: skipped results (and skipped items); tasks delegated
+to localhost / 127.0.0.1 (delegate_to, local_action); and actions that run on the controller only:
+debug, set_fact, assert, fail, meta, include_role, include_tasks, import_role, import_tasks,
+include_vars, validate_argument_spec, add_host, group_by, pause, set_stats. The connection plugin is
+not considered: a host reached with ansible_connection=local counts like one reached over SSH.
+"""
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: host_calls
+type: aggregate
+short_description: count module calls (round trips) per target host
+description:
+  - Counts ok, failed and unreachable task results per host, loop items one by one, leaving out
+    skipped results, controller-only actions and tasks delegated to localhost.
+  - Writes the counts as JSON to the file named by the environment variable HOST_CALLS_FILE at
+    the end of the playbook.
+requirements:
+  - enabled with ANSIBLE_CALLBACKS_ENABLED=host_calls
+"""
+
+CONTROLLER_ONLY = frozenset({
+    "debug", "set_fact", "assert", "fail", "meta", "include_role", "include_tasks", "import_role",
+    "import_tasks", "include_vars", "validate_argument_spec", "add_host", "group_by", "pause",
+    "set_stats",
+})
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+
+
+def short_action(task):
+    """The action's plain name when it is one of ansible.builtin's, else its full name."""
+    action = getattr(task, "resolved_action", None) or task.action or ""
+    for prefix in BUILTIN_PREFIXES:
+        if action.startswith(prefix):
+            return action[len(prefix):]
+    return action
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "host_calls"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hosts = {}
+
+    # --- what counts --------------------------------------------------------------------------
+
+    @staticmethod
+    def _parts(result):
+        # ansible-core >= 2.19 has public properties; older ones only the underscored names.
+        task = getattr(result, "task", None) or result._task
+        host = getattr(result, "host", None) or result._host
+        data = getattr(result, "result", None)
+        if data is None:
+            data = result._result
+        return task, host, data
+
+    @staticmethod
+    def _delegated_locally(task, data):
+        delegated = (data.get("_ansible_delegated_vars") or {}).get("ansible_delegated_host")
+        if not delegated:
+            delegated = task.delegate_to
+        return isinstance(delegated, str) and delegated.strip() in LOCAL_NAMES
+
+    @staticmethod
+    def _is_loop(task):
+        return bool(getattr(task, "loop", None) or getattr(task, "loop_with", None))
+
+    def _count(self, result, item=False):
+        task, host, data = self._parts(result)
+        if data.get("skipped") or data.get("_ansible_no_log_skipped"):
+            return
+        if not item and self._is_loop(task):
+            return  # the loop's summary: its items were counted one by one
+        if short_action(task) in CONTROLLER_ONLY or self._delegated_locally(task, data):
+            return
+        entry = self.hosts.setdefault(host.get_name(), {"calls": 0, "tasks": []})
+        entry["calls"] += 1
+        entry["tasks"].append(task.get_name())
+
+    def v2_runner_on_ok(self, result):
+        self._count(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._count(result)
+
+    def v2_runner_on_unreachable(self, result):
+        self._count(result, item=True)  # an unreachable loop stops before its items: count it once
+
+    def v2_runner_item_on_ok(self, result):
+        self._count(result, item=True)
+
+    def v2_runner_item_on_failed(self, result):
+        self._count(result, item=True)
+
+    # --- the report ---------------------------------------------------------------------------
+
+    def v2_playbook_on_stats(self, stats):
+        path = os.environ.get("HOST_CALLS_FILE")
+        if not path:
+            return
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"hosts": self.hosts}, handle, indent=1, sort_keys=True)
+            handle.write("\n")
