@@ -17,14 +17,25 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def build_tree(deploy_path, releases, live=None):
-    """Create releases/<name>/ for each {name: state} (good | bad | unfinished | both),
-    with a REVISION file, and point `current` at `live` the way a deploy does."""
+    """Create releases/<name>/ for each {name: state} (good | bad | unfinished | both | legacy
+    | empty), with a REVISION file, and point `current` at `live` the way a deploy does.
+
+    good and bad releases carry the completion record a deploy writes last; unfinished ones
+    do not; legacy is a release of the layout before records (REVISION and venv/bin/python);
+    empty is a bare folder (a deploy that died at mkdir, e.g. on a full disk)."""
     releases_dir = Path(deploy_path) / "releases"
     releases_dir.mkdir(parents=True, exist_ok=True)
     for name, state in releases.items():
         folder = releases_dir / name
         folder.mkdir()
+        if state == "empty":
+            continue
         (folder / "REVISION").write_text(SHA + "\n")
+        if state in ("good", "bad"):
+            (folder / ".deploy-complete").write_text('{"sha": "%s", "ref": "master"}\n' % SHA)
+        if state == "legacy":
+            (folder / "venv" / "bin").mkdir(parents=True)
+            (folder / "venv" / "bin" / "python").write_text("")
         (folder / "app.py").write_text("print('hello')\n")
         if state in ("bad", "both"):
             (folder / ".deploy-bad").write_text("time: 2026-01-01T00:00:00Z\nreason: test\n")

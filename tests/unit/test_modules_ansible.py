@@ -139,14 +139,15 @@ def test_prune_without_current_prunes_normally(run, deploy):
 
 def test_query_reports_and_changes_nothing(run, tree):
     before = (survivors(tree), live_of(tree), sorted(os.listdir(tree / "releases" / D[6])))
-    status, result, _ = run("releases", f"path={tree}")
+    status, result, _ = run("releases_info", f"path={tree}")
     assert status == "SUCCESS" and result["changed"] is False
     assert (result["live"], result["rollback_target"]) == (D[5], D[4])
     by_name = {r["name"]: r for r in result["releases"]}
     assert list(by_name) == [D[n] for n in range(1, 8)]  # junk and symlinks left out
     assert by_name[D[5]]["live"] and by_name[D[4]]["rollback_target"]
     assert (by_name[D[6]]["state"], by_name[D[7]]["state"]) == ("bad", "unfinished")
-    assert (by_name[D[5]]["deployer"], by_name[D[5]]["ref"]) == ("alice", "main")
+    # the completion record (ref master) wins over revisions.log (ref main); the log adds the deployer
+    assert (by_name[D[5]]["deployer"], by_name[D[5]]["ref"]) == ("alice", "master")
     assert by_name[D[1]]["deployer"] is None and by_name[D[1]]["revision"] == "0123456789abcdef" * 2 + "01234567"
     assert by_name[D[5]]["path"] == str(tree / "releases" / D[5])
     assert before == (survivors(tree), live_of(tree), sorted(os.listdir(tree / "releases" / D[6])))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from conftest import COLLECTIONS
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
+    plan_python,
     MARKER_ENVIRONMENT_SNIPPET,
     CheckError,
     declared_python,
@@ -248,123 +249,89 @@ def test_the_marker_snippet_reports_this_interpreter():
         'x ; python_version >= "3"']
 
 
-# --- the module, through a real `ansible localhost` on a real git repository ---------------
-
-ANSIBLE = Path(sys.executable).parent / "ansible"
-RESULT = re.compile(r"^localhost \| (?P<status>[A-Z]+)!? => ", re.M)
-needs_ansible = pytest.mark.skipif(not ANSIBLE.exists(), reason=f"no ansible next to {sys.executable}")
-
-
-def git(repo, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, GIT_AUTHOR_NAME="t",
-               GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def app_repo(tmp_path_factory):
-    """Commits: poetry (~3.9 + lock), pinned (requirements for 3.9 only), plain (no pyproject)."""
-    repo = tmp_path_factory.mktemp("app")
-    git(repo, "init", "--quiet", "-b", "main")
-    shas = {}
-
-    def commit(name, files, remove=()):
-        for path in remove:
-            (repo / path).unlink()
-        for path, text in files.items():
-            (repo / path).write_text(text)
-        git(repo, "add", "--all")
-        git(repo, "commit", "--quiet", "-m", name)
-        shas[name] = git(repo, "rev-parse", "HEAD")
-
-    commit("poetry", {"pyproject.toml": POETRY_PYPROJECT, "poetry.lock": "# lock\n",
-                      "requirements.txt": HKNWEB_EXPORT})
-    commit("pinned", {"pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.8"\n'},
-           remove=["poetry.lock"])
-    commit("plain", {"requirements.txt": "Django==5.2.19\n"}, remove=["pyproject.toml"])
-    commit("badtoml", {"pyproject.toml": "[tool.poetry\n"})
-    return repo, shas
-
-
-@pytest.fixture(scope="module")
-def check(tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "ansible.cfg"
-    cfg.write_text(f"[defaults]\ncollections_path = {COLLECTIONS}\ndeprecation_warnings = False\n"
-                   "localhost_warning = False\nnocolor = True\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env["ANSIBLE_CONFIG"] = str(cfg)
-
-    def run(*flags, **args):
-        args.setdefault("interpreter", sys.executable)
-        cmd = [str(ANSIBLE), "localhost", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
-               "-m", "hknweb.deploy.python_check", "-a", json.dumps(args), *flags]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        match = RESULT.search(proc.stdout)
-        assert match, f"no result in output:\n{proc.stdout}\n{proc.stderr}"
-        result, _ = json.JSONDecoder().raw_decode(proc.stdout[match.end():])
-        return match["status"], result
-
-    return run
-
+# --- the plan, made on the controller from what deploy_begin read on the host ----------------
 
 THIS = "%d.%d" % sys.version_info[:2]
 
 
-@needs_ansible
-def test_module_detects_poetry_and_reports_the_range(check, app_repo):
-    repo, shas = app_repo
-    status, result = check("--check", repo=str(repo), version=shas["poetry"], tool_interpreter=sys.executable)
-    assert status == "SUCCESS" and result["changed"] is False
+@pytest.fixture(scope="module")
+def probe():
+    """This interpreter probed exactly as deploy_begin probes one on the host."""
+    from ansible_collections.hknweb.deploy.plugins.modules.deploy_begin import PROBE
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    return {"python3": dict(found=True, error="", executable=data["executable"], venv=data["venv"],
+                            environment=data["environment"], version=data["environment"]["python_full_version"])}
+
+
+def files(**texts):
+    """files(pyproject=..., lock=True, requirements=...) as deploy_begin returns them."""
+    out = {}
+    for name, key in (("pyproject.toml", "pyproject"), ("poetry.lock", "lock"), ("requirements.txt", "requirements")):
+        value = texts.get(key)
+        out[name] = dict(exists=value is not None, sha256=None if value is None else "h-" + str(value),
+                         text=None if value is None or value is True else value)
+    return out
+
+
+SETTINGS = dict(interpreter="python3", strategy="", requirements_file="requirements.txt", poetry_python="python3",
+                poetry_groups=[], pip_args=[], poetry_version="2.2.1")
+
+
+def plan(found, probe, venvs=(), **settings):
+    return plan_python(found, probe, dict(SETTINGS, **settings), list(venvs), "app_python_")
+
+
+def test_plan_detects_poetry_and_checks_the_declared_range(probe):
+    result = plan(files(pyproject=POETRY_PYPROJECT, lock=True), probe)
     assert result["strategy"] == "poetry" and result["strategy_reason"] == "poetry.lock is in the commit"
-    assert result["files"] == {"pyproject.toml": True, "poetry.lock": True}
-    assert result["requires_python"] == [{
-        "source": "tool.poetry.dependencies.python", "declared": "~3.9", "pep440": ">=3.9,<3.10",
-        "satisfied": THIS == "3.9",
-        "summary": 'tool.poetry.dependencies.python = "~3.9" (PEP 440: >=3.9,<3.10)'}]
-    assert result["python_ok"] is (THIS == "3.9")
-    assert result["python"]["version"].startswith(THIS + ".")
-    assert result["tool_python"]["found"] is True
-    assert "requirements" not in result
+    assert result["requires_python"] == ['tool.poetry.dependencies.python = "~3.9" (PEP 440: >=3.9,<3.10)']
+    outside = [p for p in result["problems"] if "outside the range" in p]
+    assert bool(outside) is (THIS != "3.9")
+    if outside:
+        assert "Set app_python_interpreter to a Python in that range" in outside[0]
 
 
-@needs_ansible
-def test_module_evaluates_markers_for_pip(check, app_repo):
-    repo, shas = app_repo
-    _, result = check(repo=str(repo), version=shas["poetry"], strategy="pip")
-    assert result["strategy"] == "pip" and result["files"]["requirements.txt"] is True
-    assert result["requirements"]["installs_nothing"] is (THIS != "3.9")
+def test_plan_refuses_markers_that_exclude_everything(probe):
+    result = plan(files(requirements=HKNWEB_EXPORT), probe, strategy="pip")
+    refused = [p for p in result["problems"] if "excluded by its environment marker" in p]
+    assert bool(refused) is (THIS != "3.9")
 
 
-@needs_ansible
-def test_module_without_lock_chooses_pip_and_reads_pep621(check, app_repo):
-    repo, shas = app_repo
-    _, result = check(repo=str(repo), version=shas["pinned"])
+def test_plan_without_lock_chooses_pip_and_reads_pep621(probe):
+    result = plan(files(pyproject='[project]\nname = "x"\nrequires-python = ">=3.8"\n',
+                        requirements="Django==5.2.19\n"), probe)
     assert result["strategy"] == "pip" and "no poetry.lock" in result["strategy_reason"]
-    assert result["requires_python"][0]["pep440"] == ">=3.8" and result["python_ok"] is True
+    assert result["problems"] == [] and result["key"] and result["reused"] is False
 
 
-@needs_ansible
-def test_module_without_pyproject_has_no_range(check, app_repo):
-    repo, shas = app_repo
-    _, result = check(repo=str(repo), version=shas["plain"])
-    assert result["requires_python"] == [] and result["python_ok"] is True
-    assert result["requirements"]["applicable"] == ["Django==5.2.19"]
+def test_plan_names_each_problem_with_its_variable(probe):
+    missing = plan(files(requirements="x==1\n"), {"python3": dict(found=False, error="not found")}, interpreter="python3")
+    assert any(p.startswith("app_python_interpreter 'python3' does not run") for p in missing["problems"])
+    no_lock = plan(files(requirements="x==1\n"), probe, strategy="poetry")
+    assert any("has no poetry.lock" in p and "app_python_install_strategy" in p for p in no_lock["problems"])
+    no_file = plan(files(), probe, strategy="pip")
+    assert any("has no requirements.txt" in p and "app_python_requirements_file" in p for p in no_file["problems"])
+    bad = plan(files(pyproject="[tool.poetry\n", requirements="x==1\n"), probe)
+    assert any("pyproject.toml cannot be read" in p for p in bad["problems"])
 
 
-@needs_ansible
-def test_module_reports_a_missing_interpreter_and_bad_files(check, app_repo):
-    repo, shas = app_repo
-    _, result = check(repo=str(repo), version=shas["plain"], interpreter="python9.9")
-    assert result["python"]["found"] is False and "python9.9: not found" in result["python"]["error"]
-    assert result["python_ok"] is False
-    _, result = check(repo=str(repo), version=shas["badtoml"])
-    assert "pyproject.toml is not valid TOML" in result["error"]
+def test_plan_refuses_a_poetry_too_new_for_its_python(probe):
+    old = dict(probe["python3"], version="3.9.2")
+    result = plan(files(lock=True), {"python3": probe["python3"], "python3.9": old},
+                  strategy="poetry", poetry_python="python3.9", poetry_version="2.5.1")
+    assert any("Poetry 2.5.1 needs Python 3.10" in p and "app_python_poetry_version to 2.2.1" in p
+               for p in result["problems"])
+    ok = plan(files(lock=True), {"python3": probe["python3"], "python3.9": old},
+              strategy="poetry", poetry_python="python3.9", poetry_version="2.2.1")
+    assert not [p for p in ok["problems"] if "needs Python" in p]
 
 
-@needs_ansible
-def test_module_fails_on_an_unknown_commit(check, app_repo):
-    repo, _ = app_repo
-    status, result = check(repo=str(repo), version="0" * 40)
-    assert status == "FAILED" and "is not a commit of the repository" in result["msg"]
+def test_venv_key_follows_the_dependency_set_not_the_code(probe):
+    base = plan(files(requirements="Django==5.2.19\n"), probe)
+    same = plan(files(requirements="Django==5.2.19\n", pyproject='[project]\nname = "changed"\n'), probe)
+    other = plan(files(requirements="Django==5.2.20\n"), probe)
+    args = plan(files(requirements="Django==5.2.19\n"), probe, pip_args=["--no-index"])
+    assert base["key"] == same["key"]  # code (and pyproject, for pip) may change freely
+    assert len({base["key"], other["key"], args["key"]}) == 3
+    assert plan(files(requirements="Django==5.2.19\n"), probe, venvs=[base["key"]])["reused"] is True

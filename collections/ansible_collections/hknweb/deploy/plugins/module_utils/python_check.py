@@ -15,9 +15,9 @@ Pure functions over text, for the python_check module (and its unit tests):
   lines of a pip requirements file apply to an interpreter, given the marker
   environment that `MARKER_ENVIRONMENT_SNIPPET` prints when run by that interpreter.
 
-Version logic comes from the `packaging` library (python3-packaging on Debian; pip's
-vendored copy is the fallback), loaded when first needed, so this file imports without
-it. Nothing here touches the disk or runs a process.
+It runs on the controller (the `python_plan` action), where tomllib and `packaging` are
+always there, so the host needs no Python package beyond its interpreter. Nothing here
+touches the disk or runs a process.
 """
 
 from __future__ import annotations
@@ -55,41 +55,20 @@ class CheckError(Exception):
 
 
 def load_packaging():
-    """(SpecifierSet, Version, Requirement, InvalidSpecifier, InvalidVersion, InvalidRequirement)."""
-    try:
-        from packaging.requirements import InvalidRequirement, Requirement
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-        from packaging.version import InvalidVersion, Version
-    except ImportError:
-        try:
-            from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
-            from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
-            from pip._vendor.packaging.version import InvalidVersion, Version
-        except ImportError:
-            raise CheckError(
-                "The Python package 'packaging' is missing for the Python that runs Ansible's "
-                "modules on this host; install it (Debian: apt install python3-packaging)."
-            ) from None
+    """(SpecifierSet, Version, Requirement, InvalidSpecifier, InvalidVersion, InvalidRequirement).
+
+    This runs on the controller (ansible-core depends on `packaging`), never on the host."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
     return SpecifierSet, Version, Requirement, InvalidSpecifier, InvalidVersion, InvalidRequirement
 
 
 def load_toml(text, what):
-    """Parse TOML text with tomllib (3.11+), tomli, or pip's vendored tomli."""
+    """Parse TOML text with tomllib (the controller's Python is 3.12 or newer)."""
+    import tomllib
     try:
-        import tomllib as toml
-    except ImportError:
-        try:
-            import tomli as toml
-        except ImportError:
-            try:
-                from pip._vendor import tomli as toml
-            except ImportError:
-                raise CheckError(
-                    f"Cannot read {what}: the Python that runs Ansible's modules has no TOML "
-                    "parser (Python 3.11+ has tomllib; older ones need the tomli package)."
-                ) from None
-    try:
-        return toml.loads(text)
+        return tomllib.loads(text)
     except ValueError as error:  # TOMLDecodeError is a ValueError
         raise CheckError(f"{what} is not valid TOML: {error}") from None
 
@@ -310,3 +289,125 @@ def split_by_markers(entries, environment):
 def installs_nothing(split):
     """True when pip would install nothing from the file (all excluded, or nothing listed)."""
     return not split["applicable"] and not split["other"]
+
+
+# --- the plan for one release's Python, made on the controller ---------------------------
+
+
+def choose_strategy(requested, has_lock, requirements_file, prefix=""):
+    if requested:
+        return requested, "%sinstall_strategy is %s" % (prefix, requested)
+    if has_lock:
+        return "poetry", "poetry.lock is in the commit"
+    return "pip", "the commit has no poetry.lock (so pip and %s)" % requirements_file
+
+
+def plan_python(files, interpreters, settings, venvs, prefix=""):
+    """Decide how a release's venv is made, before anything is built (pure).
+
+    `files` and `interpreters` are what deploy_begin read on the host (commit files with their
+    text or digest; interpreter probes with their PEP 508 environment). `settings` holds
+    interpreter, strategy, requirements_file, poetry_python, poetry_groups, pip_args,
+    poetry_version. Returns a dict with `problems` (messages naming `prefix` + the setting to
+    change, each ending with the fix), the strategy, the venv `key` and whether it is `reused`.
+    """
+    problems = []
+    s = settings
+    interpreter = interpreters.get(s["interpreter"], {})
+    lock = files.get("poetry.lock", {})
+    strategy, reason = choose_strategy(s["strategy"], lock.get("exists"), s["requirements_file"], prefix)
+    plan = dict(strategy=strategy, strategy_reason=reason, python=interpreter.get("version"),
+                executable=interpreter.get("executable"), requires_python=[], key=None, reused=False)
+
+    if not interpreter.get("found"):
+        problems.append("%sinterpreter %r does not run on the host (%s). Set it to an installed Python: a "
+                        "name on PATH such as python3.9, or a path such as /usr/bin/python3.11."
+                        % (prefix, s["interpreter"], interpreter.get("error") or "not probed"))
+    elif not interpreter.get("venv"):
+        problems.append("%sinterpreter %r has no venv module (Debian: the python3-venv package). Ask root to "
+                        "install it, or point %sinterpreter at a Python that has it."
+                        % (prefix, s["interpreter"], prefix))
+    pyproject = files.get("pyproject.toml", {})
+    if interpreter.get("found") and pyproject.get("text"):
+        try:
+            for declared in declared_python(pyproject["text"]):
+                ok = python_satisfies(interpreter["version"], declared["alternatives"])
+                pep440 = describe_alternatives(declared["alternatives"])
+                plan["requires_python"].append("%s = \"%s\" (PEP 440: %s)" % (declared["source"], declared["declared"], pep440))
+                if not ok:
+                    problems.append(
+                        "%sinterpreter %r is Python %s, outside the range the commit declares: %s = \"%s\". "
+                        "Set %sinterpreter to a Python in that range (e.g. python3.9 or /usr/bin/python3.9), "
+                        "or deploy a commit that admits Python %s."
+                        % (prefix, s["interpreter"], interpreter["version"], declared["source"],
+                           declared["declared"], prefix, interpreter["version"]))
+        except CheckError as error:
+            problems.append("the commit's pyproject.toml cannot be read: %s. Fix it in the repository and "
+                            "push again." % error)
+
+    groups = list(s.get("poetry_groups") or [])
+    if strategy == "poetry":
+        if not lock.get("exists"):
+            problems.append("%sinstall_strategy is poetry, but the commit has no poetry.lock: the deploy installs "
+                            "only what a lock file pins. Commit poetry.lock (poetry lock), or set "
+                            "%sinstall_strategy to pip (or empty to detect)." % (prefix, prefix))
+        tool = interpreters.get(s["poetry_python"], {})
+        if not tool.get("found"):
+            problems.append("%spoetry_python %r, the Python that runs Poetry, does not run on the host (%s). "
+                            "Set it to an installed Python." % (prefix, s["poetry_python"], tool.get("error") or "not probed"))
+        else:
+            floor = poetry_python_floor(s["poetry_version"])
+            if floor and _version_tuple(tool["version"]) < floor:
+                problems.append(
+                    "Poetry %s needs Python %s or newer, and %spoetry_python %r is Python %s. Set "
+                    "%spoetry_version to 2.2.1 (the newest Poetry that runs on 3.9), or %spoetry_python "
+                    "to a newer Python." % (s["poetry_version"], ".".join(map(str, floor)), prefix,
+                                            s["poetry_python"], tool["version"], prefix, prefix))
+        dependency_text = (lock.get("sha256"), pyproject.get("sha256"))
+    else:
+        requirements = files.get(s["requirements_file"], {})
+        dependency_text = (requirements.get("sha256"),)
+        if not requirements.get("exists"):
+            problems.append("the install strategy is pip (%s), but the commit has no %s. Set %srequirements_file "
+                            "to the app's requirements file, or use Poetry (%sinstall_strategy: poetry)."
+                            % (reason, s["requirements_file"], prefix, prefix))
+        elif requirements.get("text") is not None and interpreter.get("found"):
+            split = split_by_markers(requirement_entries(requirements["text"]), interpreter["environment"])
+            if installs_nothing(split):
+                if split["excluded"]:
+                    problems.append(
+                        "every line of %s (%d requirements) is excluded by its environment marker for Python %s "
+                        "(%sinterpreter %r), e.g. `%s`, so pip would install nothing. Use an interpreter the "
+                        "markers admit (%sinterpreter), Poetry (%sinstall_strategy: poetry), or a requirements "
+                        "file made for this Python (%srequirements_file)."
+                        % (s["requirements_file"], len(split["excluded"]), interpreter["version"], prefix,
+                           s["interpreter"], split["excluded"][0], prefix, prefix, prefix))
+                else:
+                    problems.append("%s lists no requirement, so pip would install nothing. Set %srequirements_file "
+                                    "to the app's requirements file." % (s["requirements_file"], prefix))
+    if interpreter.get("found"):
+        parts = dict(strategy=strategy, python=interpreter.get("executable"), version=interpreter.get("version"),
+                     dependencies=dependency_text, pip_args=list(s.get("pip_args") or []))
+        if strategy == "poetry":
+            parts.update(groups=sorted(groups), poetry=s["poetry_version"])
+        from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import venv_key
+        plan["key"] = venv_key(parts)
+        plan["reused"] = plan["key"] in (venvs or [])
+    plan["problems"] = problems
+    return plan
+
+
+# Poetry releases and the oldest Python each runs on (measured: 2.0-2.2 run on 3.9).
+_POETRY_FLOORS = (((2, 3), (3, 10)), ((2, 0), (3, 9)), ((1, 8), (3, 8)))
+
+
+def poetry_python_floor(version):
+    wanted = _version_tuple(version)
+    for since, floor in _POETRY_FLOORS:
+        if wanted[:2] >= since:
+            return floor
+    return None
+
+
+def _version_tuple(text):
+    return tuple(int(p) for p in re.findall(r"\d+", str(text or ""))[:3])

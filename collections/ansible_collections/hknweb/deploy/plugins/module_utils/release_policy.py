@@ -7,9 +7,18 @@ This is the one place that knows the release layout (see the project contract):
 
     <deploy_path>/releases/<YYYYMMDDTHHMMSSZ>/   one real directory per release
     <deploy_path>/releases/<name>/REVISION       commit SHA
-    <deploy_path>/releases/<name>/.deploy-unfinished, .deploy-bad   markers
+    <deploy_path>/releases/<name>/.deploy-complete  completion record (JSON), written LAST
+    <deploy_path>/releases/<name>/.deploy-bad    rolled back from / failed its health check
+    <deploy_path>/releases/<name>/venv -> ../../venvs/<key>   the dependency set it runs on
+    <deploy_path>/venvs/<key>/.complete          a venv is reused only once this exists
     <deploy_path>/current -> releases/<name>     relative symlink
     <deploy_path>/revisions.log                  TAB separated event log
+    <deploy_path>/deploy.lock/holder             who runs a deploy now (JSON)
+    <deploy_path>/.deploy-intent                 a switch under way (JSON); gone once proven
+
+A release is usable only when its completion record says so. Releases made before the
+record existed (REVISION and a venv, no unfinished marker) still count as complete; anything
+else in releases/ with a release-shaped name is incomplete, whatever it holds.
 
 It imports nothing from Ansible so it can be unit tested (and benchmarked) on its own; the
 modules are thin shells around it. The decisions (`rollback_target`, `choose_rollback`,
@@ -21,10 +30,13 @@ Ordering is always by release name (a UTC timestamp), never by file times.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import os
 import re
 import shutil
 import stat
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 
@@ -32,8 +44,15 @@ RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 REVISIONS_LOG = "revisions.log"
 REVISION_FILE = "REVISION"
-UNFINISHED_MARKER = ".deploy-unfinished"
+UNFINISHED_MARKER = ".deploy-unfinished"  # written by older versions; still honoured
 BAD_MARKER = ".deploy-bad"
+COMPLETE_RECORD = ".deploy-complete"
+VENVS_DIR = "venvs"
+VENV_LINK = "venv"
+VENV_COMPLETE = ".complete"
+LOCK_DIR = "deploy.lock"
+LOCK_HOLDER = "holder"
+INTENT_FILE = ".deploy-intent"
 
 GOOD = "good"
 BAD = "bad"
@@ -50,8 +69,10 @@ class ReleaseError(Exception):
 @dataclass(frozen=True)
 class Release:
     name: str
-    state: str = GOOD  # GOOD, BAD or UNFINISHED
+    state: str = GOOD  # GOOD, BAD or UNFINISHED (incomplete)
     revision: str | None = None
+    record: dict = field(default_factory=dict, compare=False)  # the completion record
+    venv: str | None = None  # venv key the release links to (None: its own folder or none)
 
 
 @dataclass(frozen=True)
@@ -253,12 +274,14 @@ def after_switch(releases, target, rolled_back_from=None):
 
 
 def describe(deploy_path, releases, live, log=None):
-    """One plain dict per release (oldest first) for a module to return."""
+    """One plain dict per release (oldest first) for a module to return. What the
+    completion record says wins over revisions.log (older releases have only the log)."""
     log = log or {}
     target = rollback_target(releases, live)
     described = []
     for release in _by_name(releases):
-        known = log.get(release.name, {})
+        known = dict(log.get(release.name, {}))
+        known.update({k: v for k, v in release.record.items() if v})
         described.append({
             "name": release.name,
             "path": os.path.join(deploy_path, RELEASES_DIR, release.name),
@@ -267,8 +290,10 @@ def describe(deploy_path, releases, live, log=None):
             "live": release.name == live,
             "rollback_target": release.name == target,
             "ref": known.get("ref"),
+            "subject": known.get("subject"),
             "deployer": known.get("deployer"),
             "time": known.get("time"),
+            "venv": release.venv,
         })
     return described
 
@@ -312,16 +337,288 @@ def _read_small(path, limit=4096, tail=False):
         os.close(fd)
 
 
+def _venv_key(release_path):
+    """The key of venvs/<key> a release links to, or None (its own venv folder, or none)."""
+    try:
+        target = os.readlink(os.path.join(release_path, VENV_LINK))
+    except OSError:
+        return None
+    parent, key = os.path.split(os.path.normpath(target))
+    return key if os.path.basename(parent) == VENVS_DIR and is_venv_key(key) else None
+
+
+def read_record(release_path):
+    """The completion record as a dict, or None when there is none (or it is not JSON)."""
+    text = _read_small(os.path.join(release_path, COMPLETE_RECORD), 16384)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def is_complete(has_record, has_unfinished_marker, revision, has_venv_python):
+    """Pure rule: a release is usable when its completion record says so. A release made
+    before records existed (older layout) counts when it has a REVISION, a venv with a
+    python and no unfinished marker. Anything else is incomplete."""
+    if has_unfinished_marker:
+        return False
+    if has_record:
+        return True
+    return bool(revision) and has_venv_python
+
+
 def read_release(release_path, name):
-    """Release state and revision from its folder (the folder must be a real directory)."""
-    if _exists_no_follow(os.path.join(release_path, UNFINISHED_MARKER)):
-        state = UNFINISHED  # unfinished wins over bad: it was never complete
+    """Release state, revision, record and venv key from its folder (a real directory)."""
+    record = read_record(release_path)
+    revision = (_read_small(os.path.join(release_path, REVISION_FILE), 256) or "").strip()
+    complete = is_complete(
+        record is not None,
+        _exists_no_follow(os.path.join(release_path, UNFINISHED_MARKER)),
+        revision,
+        _exists_no_follow(os.path.join(release_path, VENV_LINK, "bin", "python")),
+    )
+    if not complete:
+        state = UNFINISHED  # incomplete wins over bad: it was never usable
     elif _exists_no_follow(os.path.join(release_path, BAD_MARKER)):
         state = BAD
     else:
         state = GOOD
-    revision = (_read_small(os.path.join(release_path, REVISION_FILE), 256) or "").strip()
-    return Release(name=name, state=state, revision=revision or None)
+    return Release(name=name, state=state, revision=revision or None, record=record or {},
+                   venv=_venv_key(release_path))
+
+
+def write_record(release_path, record):
+    """Write the completion record, the last step of building a release (fsynced)."""
+    _release_dir(release_path)
+    _write_atomic(os.path.join(release_path, COMPLETE_RECORD), json.dumps(record, sort_keys=True) + "\n")
+
+
+def _write_atomic(path, text, mode=0o644):
+    """Write a small file through a temporary name and rename, so a reader never sees half."""
+    folder = os.path.dirname(path)
+    temp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(path), uuid.uuid4().hex))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+# --- venvs, one per dependency set ----------------------------------------------------
+
+_VENV_KEY = re.compile(r"[0-9a-f]{16}\Z")
+
+
+def is_venv_key(key):
+    return isinstance(key, str) and _VENV_KEY.match(key) is not None
+
+
+def venv_key(parts):
+    """A short, stable key for a dependency set: the sha256 of its parts (strategy, the
+    interpreter's path and full version, lock or requirements text, groups, pip options)."""
+    digest = hashlib.sha256()
+    for name in sorted(parts):
+        digest.update(("%s=%r\n" % (name, parts[name])).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def complete_venvs(deploy_path):
+    """Keys of the venvs under venvs/ that were finished (their .complete exists)."""
+    try:
+        entries = list(os.scandir(os.path.join(deploy_path, VENVS_DIR)))
+    except FileNotFoundError:
+        return []
+    return sorted(e.name for e in entries if is_venv_key(e.name) and e.is_dir(follow_symlinks=False)
+                  and _exists_no_follow(os.path.join(e.path, VENV_COMPLETE)))
+
+
+def plan_venv_prune(present, kept_releases):
+    """Keys of venvs no kept release links to (pure)."""
+    used = {r.venv for r in kept_releases if r.venv}
+    return sorted(k for k in present if is_venv_key(k) and k not in used)
+
+
+def all_venvs(deploy_path):
+    try:
+        entries = list(os.scandir(os.path.join(deploy_path, VENVS_DIR)))
+    except FileNotFoundError:
+        return []
+    return sorted(e.name for e in entries if is_venv_key(e.name) and e.is_dir(follow_symlinks=False))
+
+
+def remove_tree(path):
+    """Delete a folder this project made (a venv); never follows a symlink."""
+    _release_dir(path)
+    try:
+        shutil.rmtree(path)
+    except PermissionError:
+        _make_writable(path)
+        shutil.rmtree(path)
+
+
+# --- the intent record: a switch under way --------------------------------------------
+
+
+def read_intent(deploy_path):
+    text = _read_small(os.path.join(deploy_path, INTENT_FILE), 4096)
+    if text is None:
+        return None
+    try:
+        intent = json.loads(text)
+    except ValueError:
+        return {"op": "unknown", "from": None, "to": None, "stage": "unreadable"}
+    return intent if isinstance(intent, dict) else None
+
+
+def write_intent(deploy_path, op, from_release, to_release, stage, run):
+    _write_atomic(os.path.join(deploy_path, INTENT_FILE), json.dumps({
+        "op": op, "from": from_release, "to": to_release, "stage": stage, "run": run,
+        "time": utc_now()}, sort_keys=True) + "\n")
+
+
+def clear_intent(deploy_path):
+    try:
+        os.unlink(os.path.join(deploy_path, INTENT_FILE))
+    except FileNotFoundError:
+        return False
+    _fsync_dir(deploy_path)
+    return True
+
+
+def plan_recovery(intent, releases, live):
+    """What to do about a switch a killed run left behind (pure).
+
+    Returns (restore, mark_bad): the release `current` must point at again (None: leave
+    it) and the release to mark bad (None: none). The rule is to undo: the release the
+    killed run moved away from is put back when it is still complete, because it is the
+    last one that was proven healthy; a deploy's new release, never proven, is marked bad so
+    no rollback ever lands on it. A rollback's target was good before and stays good, so
+    running the rollback again lands on it again.
+    """
+    if not intent:
+        return None, None
+    by_name = {r.name: r for r in _by_name(releases)}
+    source, target = intent.get("from"), intent.get("to")
+    restore = source if source in by_name and by_name[source].state != UNFINISHED else None
+    if restore == live:
+        restore = None
+    final = restore or live
+    bad = target if intent.get("op") == "deploy" and target in by_name and target != final else None
+    return restore, bad
+
+
+# --- the deploy lock --------------------------------------------------------------------
+
+
+class LockHeld(ReleaseError):
+    """Another run holds the lock; `holder` says who, what for and since when."""
+
+    def __init__(self, message, holder):
+        super().__init__(message)
+        self.holder = holder
+
+
+def read_lock(deploy_path, now=None):
+    """The lock's holder record with its true age in seconds, or None when it is free."""
+    lock = os.path.join(deploy_path, LOCK_DIR)
+    if not os.path.isdir(lock) or os.path.islink(lock):
+        return None
+    text = _read_small(os.path.join(lock, LOCK_HOLDER), 4096)
+    holder = {}
+    if text:
+        try:
+            holder = json.loads(text)
+        except ValueError:
+            # the older format: "holder=x purpose=y since=z epoch=n"
+            holder = dict(p.split("=", 1) for p in text.split() if "=" in p)
+    if not isinstance(holder, dict):
+        holder = {}
+    try:
+        epoch = int(float(holder.get("epoch")))
+    except (TypeError, ValueError):
+        epoch = int(os.lstat(lock).st_mtime)  # the folder's own time when the record is missing
+    holder["epoch"] = epoch
+    holder["age_seconds"] = max(0, int((now or time.time()) - epoch))
+    holder.setdefault("holder", "unknown")
+    holder.setdefault("purpose", "unknown")
+    return holder
+
+
+def describe_age(seconds):
+    seconds = int(seconds)
+    if seconds < 120:
+        return "%d s" % seconds
+    if seconds < 7200:
+        return "%d min" % (seconds // 60)
+    if seconds < 172800:
+        return "%d h %d min" % (seconds // 3600, seconds % 3600 // 60)
+    return "%d days" % (seconds // 86400)
+
+
+def take_lock(deploy_path, holder, purpose, run, break_stale=False, now=None):
+    """Take deploy.lock (mkdir is atomic). Returns the record of a lock it broke, or None.
+    Raises LockHeld naming holder, purpose and age when another run holds it."""
+    lock = os.path.join(deploy_path, LOCK_DIR)
+    broken = None
+    if break_stale:
+        broken = read_lock(deploy_path, now)
+        if broken is not None:
+            shutil.rmtree(lock, ignore_errors=True)
+    try:
+        os.mkdir(lock, 0o755)
+    except FileExistsError:
+        info = read_lock(deploy_path, now) or {"holder": "unknown", "purpose": "unknown", "age_seconds": 0}
+        raise LockHeld(
+            "another deploy or rollback holds %s: %s, for %s, taken %s ago. If that run is still "
+            "going, wait for it; if it was interrupted, break the lock: add -e deploy_break_lock=true "
+            "(or run lock.yml -e break=true)." % (lock, info.get("holder"), info.get("purpose"),
+                                                 describe_age(info.get("age_seconds", 0))), info) from None
+    when = now or time.time()
+    record = {"holder": holder, "purpose": purpose, "run": run, "epoch": int(when),
+              "since": datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    _write_atomic(os.path.join(lock, LOCK_HOLDER), json.dumps(record, sort_keys=True) + "\n")
+    return broken
+
+
+def give_lock(deploy_path, run):
+    """Give the lock back if this run holds it; True when it was removed."""
+    info = read_lock(deploy_path)
+    if info is None or info.get("run") != run:
+        return False
+    shutil.rmtree(os.path.join(deploy_path, LOCK_DIR), ignore_errors=True)
+    return True
+
+
+# --- revisions.log ----------------------------------------------------------------------
+
+
+def log_line(event, release, sha, ref, deployer, when=None):
+    """One revisions.log line; TABs and line breaks in values become spaces."""
+    fields = [when or utc_now(), event, release, sha or "", ref or "", deployer or ""]
+    return "\t".join(" ".join(str(f).split()) for f in fields) + "\n"
+
+
+def append_log(deploy_path, line):
+    fd = os.open(os.path.join(deploy_path, REVISIONS_LOG), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def log_tail(deploy_path, lines=5):
+    text = _read_small(os.path.join(deploy_path, REVISIONS_LOG), 65536, tail=True) or ""
+    return [line for line in text.splitlines() if line.strip()][-lines:]
 
 
 def _resolve_current(deploy_path, releases_dir, target, names):
@@ -500,3 +797,81 @@ def _make_writable(path):
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 _make_writable(entry.path)
+
+
+# --- shared entries ---------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_shared(dirs, files, templates):
+    """Refuse shared entries that could escape shared/ or the release, or clash (pure).
+
+    Returns the paths to link into a release, in order: folders, files, written files.
+    Raises ReleaseError listing every problem, each with the variable to fix.
+    """
+    problems, entries = [], []
+    for variable, values in (("deploy_shared_dirs", dirs), ("deploy_shared_files", files),
+                             ("deploy_shared_templates", [t.get("path") if isinstance(t, dict) else t
+                                                          for t in templates])):
+        for value in values or []:
+            why = _shared_problem(value)
+            if why:
+                problems.append("%s entry %r %s" % (variable, value, why))
+            else:
+                entries.append((variable, value))
+    seen = {}
+    for variable, value in entries:
+        if value in seen:
+            problems.append("%r is listed twice (%s and %s)" % (value, seen[value], variable))
+        seen.setdefault(value, variable)
+    names = sorted(seen)
+    for outer in names:
+        for inner in names:
+            if inner != outer and inner.startswith(outer + "/"):
+                problems.append("%r lies inside %r; list only one of them" % (inner, outer))
+    if problems:
+        raise ReleaseError("Shared entries must be relative paths inside shared/ and the release: "
+                           + "; ".join(problems) + ". Nothing was changed.")
+    return [value for _, value in entries]
+
+
+def _shared_problem(value):
+    if not isinstance(value, str) or value == "":
+        return "is empty (give a path relative to shared/, e.g. media)"
+    if _CONTROL.search(value):
+        return "contains a line break or control character"
+    if value.startswith("/"):
+        return "is absolute (give it relative to shared/, e.g. media)"
+    if value.endswith("/"):
+        return "ends with / (drop the slash)"
+    parts = value.split("/")
+    if "" in parts:
+        return "contains an empty path part (//)"
+    if "." in parts or ".." in parts:
+        return "contains . or .. (it must stay inside shared/ and the release)"
+    if parts[0] in (VENV_LINK, REVISION_FILE, COMPLETE_RECORD, BAD_MARKER, UNFINISHED_MARKER):
+        return "would replace a part of the release the deploy owns"
+    return None
+
+
+# --- pruning on disk ----------------------------------------------------------------------
+
+
+def prune(deploy_path, keep, check_mode=False):
+    """Remove what plan_prune does not keep, then every venv no kept release links to.
+    Returns (plan, removed releases, removed venv keys, names before)."""
+    keep = validate_keep(keep)
+    inventory = scan(deploy_path)
+    plan = plan_prune(inventory.releases, inventory.require_live(), keep)
+    removed, removed_venvs = [], []
+    for name in plan.remove:
+        if not check_mode:
+            remove_release(os.path.join(deploy_path, RELEASES_DIR, name))
+        removed.append(name)
+    kept = [r for r in inventory.releases if r.name in plan.keep]
+    for key in plan_venv_prune(all_venvs(deploy_path), kept):
+        if not check_mode:
+            remove_tree(os.path.join(deploy_path, VENVS_DIR, key))
+        removed_venvs.append(key)
+    return plan, removed, removed_venvs, inventory.names()

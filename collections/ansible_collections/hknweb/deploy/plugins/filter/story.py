@@ -1,0 +1,15 @@
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+"""Filters that turn the stages' results into sentences (logic in module_utils/story.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.hknweb.deploy.plugins.module_utils.story import begin_story, release_label, releases_table, run_target
+
+
+class FilterModule:
+    def filters(self):
+        return {"begin_story": begin_story, "release_label": release_label,
+                "releases_table": releases_table,
+                "run_target": run_target}

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+"""Small helpers the modules share for running programs on the host: commands with a
+clean environment, the user's systemd manager, the last lines of an error, secrets kept
+out of messages. No Ansible imports, so the pure parts are unit tested directly."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def redact_url(text):
+    """Replace the user:password@ part of every URL in `text` with ***@."""
+    if not text:
+        return text
+    return _USERINFO.sub(lambda m: m.group("scheme") + "***@", str(text))
+
+
+def tail(text, lines=15, width=400):
+    """The last `lines` non-empty lines of `text`, each cut to `width` characters."""
+    kept = [line[:width] for line in str(text or "").splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def user_environment(extra=None):
+    """os.environ plus what systemctl --user needs when the connection did not set it."""
+    env = dict(os.environ)
+    env.setdefault("XDG_RUNTIME_DIR", "/run/user/%d" % os.getuid())
+    env.setdefault("DBUS_SESSION_BUS_ADDRESS", "unix:path=%s/bus" % env["XDG_RUNTIME_DIR"])
+    env["LC_ALL"] = "C"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Result:
+    def __init__(self, argv, rc, out, err, seconds):
+        self.argv, self.rc, self.out, self.err, self.seconds = argv, rc, out, err, seconds
+
+    @property
+    def ok(self):
+        return self.rc == 0
+
+
+def run(argv, cwd=None, env=None, stdin=None, timeout=None):
+    """Run a program without a shell; never raises for a non-zero exit."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env or user_environment(), input=stdin,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                              universal_newlines=True, errors="replace")
+    except FileNotFoundError as error:
+        return Result(argv, 127, "", str(error), time.monotonic() - started)
+    except subprocess.TimeoutExpired as error:
+        return Result(argv, 124, error.stdout or "", "timed out after %ss" % timeout, time.monotonic() - started)
+    return Result(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+def systemctl(*args):
+    return run(["systemctl", "--user"] + list(args))
+
+
+def journal_tail(unit, lines=20):
+    """The unit's recent journal lines, or a note on why there are none."""
+    done = run(["journalctl", "--user", "-u", unit, "-n", str(lines), "--no-pager", "-o", "short-iso"])
+    text = tail(done.out, lines)
+    if done.ok and text and "-- No entries --" not in text:
+        return text
+    status = systemctl("status", "--no-pager", "-n", str(lines), unit)
+    return tail(status.out, lines) or tail(done.err, 3)

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+"""What a run says: the line after deploy_begin, the summary at the end, the failure ending.
+
+Pure functions over the stages' results (plain dicts), used on the controller by the
+`begin_story` filter and the `deploy_summary` action; unit tested without Ansible.
+"""
+
+from __future__ import annotations
+
+
+def short(sha):
+    return (sha or "?")[:12]
+
+
+def release_label(entry):
+    """'20261126T120000Z (abc123def456 "Fix the footer", master)' from a described release."""
+    if not entry:
+        return "none"
+    bits = [short(entry.get("revision"))]
+    if entry.get("subject"):
+        bits.append('"%s"' % entry["subject"])
+    if entry.get("ref"):
+        bits.append(entry["ref"])
+    return "%s (%s)" % (entry.get("name"), ", ".join(bits))
+
+
+def begin_story(begin, mode):
+    """One line after the first stage: what this run is going to do."""
+    if not isinstance(begin, dict) or begin.get("failed") or begin.get("skipped"):
+        return "nothing begun"
+    parts = []
+    recovered = begin.get("recovered")
+    if recovered:
+        intent = recovered.get("intent") or {}
+        parts.append("an interrupted %s (%s -> %s) was undone: %s is current again%s" % (
+            intent.get("op"), intent.get("from"), intent.get("to"),
+            recovered.get("restored") or intent.get("from") or "the same release",
+            ", %s marked bad" % recovered["marked_bad"] if recovered.get("marked_bad") else ""))
+    if begin.get("lock_broken"):
+        lock = begin["lock_broken"]
+        parts.append("broke the lock of %s (%s, %ss old)" % (lock.get("holder"), lock.get("purpose"), lock.get("age_seconds")))
+    if begin.get("shared_changed"):
+        parts.append("shared files rewritten: %s (the service restarts)" % ", ".join(begin["shared_changed"]))
+    live = begin.get("live")
+    if mode == "deploy":
+        commit = '%s "%s"' % (short(begin.get("sha")), begin.get("subject", ""))
+        if begin.get("needed"):
+            parts.insert(0, "deploy %s as a new release; live now: %s" % (commit, release_label(live)))
+        else:
+            parts.insert(0, "%s is live already as %s: no new release" % (commit, (live or {}).get("name")))
+    elif mode == "rollback":
+        target = begin.get("target") or {}
+        parts.insert(0, "roll %s from %s to %s" % (begin.get("direction", "back"), release_label(live), release_label(target)))
+    return "; ".join(parts)
+
+
+def where(bind, healthcheck_path):
+    if not bind:
+        return "?"
+    if bind.startswith("unix:"):
+        return "socket %s" % bind[5:]
+    return "http://%s%s" % (bind, healthcheck_path or "/")
+
+
+def summary(data):
+    """The end-of-run summary of one environment: (dict for JSON, lines to print)."""
+    begin = data.get("begin") or {}
+    activate = data.get("activate") or {}
+    finish = data.get("finish") or {}
+    action = data.get("action", "deploy")
+    releases = {r["name"]: r for r in begin.get("releases") or []}
+    live_name = activate.get("live") or (begin.get("live") or {}).get("name")
+    live = releases.get(live_name) or {}
+    if action == "deploy" and begin.get("needed") and live_name == data.get("release"):
+        live = dict(name=live_name, revision=begin.get("sha"), subject=begin.get("subject"), ref=data.get("ref"))
+    health = activate.get("health") or {}
+    out = {
+        "environment": data.get("environment"),
+        "host": data.get("host"),
+        "action": action,
+        "result": "failed" if data.get("failed") else ("check" if data.get("check_mode") else "ok"),
+        "release": live_name,
+        "commit": live.get("revision"),
+        "subject": live.get("subject"),
+        "ref": live.get("ref") or data.get("ref"),
+        "deployer": data.get("deployer"),
+        "previous": activate.get("previous") or (begin.get("live") or {}).get("name"),
+        "new_release": bool(begin.get("needed")) and action == "deploy",
+        "served_at": where(data.get("bind"), data.get("healthcheck_path")),
+        "health": health.get("detail") if health else ("not checked (check mode)" if data.get("check_mode") else None),
+        "restarted": activate.get("restarted", False),
+        "restart_reasons": activate.get("restart_reasons") or [],
+        "marked_bad": activate.get("marked_bad"),
+        "pruned": finish.get("removed") or activate.get("removed") or [],
+        "pruned_venvs": finish.get("removed_venvs") or activate.get("removed_venvs") or [],
+        "shared_changed": begin.get("shared_changed") or [],
+        "venv": data.get("venv"),
+        "seconds": data.get("seconds"),
+    }
+    if data.get("failed"):
+        out.update(stage=data.get("stage"), cause=data.get("cause"), next=data.get("next"))
+    verb = {"deploy": "Deployed", "rollback": "Rolled back"}.get(action, action)
+    if out["result"] == "check":
+        verb = "Check mode (nothing changed): would deploy" if action == "deploy" else "Check mode: would roll back"
+    if data.get("failed"):
+        verb = "FAILED " + action
+    lines = ["%s %s on %s in %ss" % (verb, out["environment"], out["host"], out["seconds"])]
+    commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
+    lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
+    if out["previous"] and out["previous"] != out["release"]:
+        lines.append("  previous:  %s" % out["previous"])
+    elif action == "deploy" and not out["new_release"]:
+        lines.append("  no new release: that commit was live already")
+    lines.append("  served at: %s" % out["served_at"])
+    lines.append("  health:    %s" % (out["health"] or "-"))
+    if out["restart_reasons"]:
+        lines.append("  restart:   %s" % "; ".join(out["restart_reasons"]))
+    if out["marked_bad"]:
+        lines.append("  marked bad: %s" % out["marked_bad"])
+    if out["shared_changed"]:
+        lines.append("  shared files written: %s" % ", ".join(out["shared_changed"]))
+    if out["venv"]:
+        lines.append("  venv:      %s" % out["venv"])
+    lines.append("  pruned:    %s" % (", ".join(out["pruned"]) or "nothing")
+                 + ("; venvs %s" % ", ".join(out["pruned_venvs"]) if out["pruned_venvs"] else ""))
+    lines.append("  by:        %s" % (out["deployer"] or "-"))
+    return out, lines
+
+
+def next_command(stage, environment, unit, lock=None):
+    """The command to run next, for the stage a run failed at."""
+    env = environment or "<env>"
+    if stage == "lock":
+        return ("if that run is over: ansible-playbook deploy.yml -l %s -e deploy_break_lock=true "
+                "(ansible-playbook status.yml -l %s shows the lock)" % (env, env))
+    if stage in ("dependencies", "django", "build", "plan"):
+        return ("fix the cause in the repository (or the variable named above) and deploy again: "
+                "ansible-playbook deploy.yml -l %s" % env)
+    if stage in ("health check", "socket"):
+        return ("read the app's log on the host: journalctl --user -u %s -n 100; fix and deploy again, or "
+                "ansible-playbook rollback.yml -l %s" % (unit or "<unit>", env))
+    return "ansible-playbook status.yml -l %s shows what is live; deploy again when the cause is fixed" % env
+
+
+def failure_ending(data):
+    """The closing message of a failed run: stage, cause, what is live, next command."""
+    out, lines = summary(data)
+    live = out["release"] or "none"
+    text = [
+        "%s of %s failed at stage '%s'." % (data.get("action", "deploy").capitalize(), data.get("environment"),
+                                           data.get("stage") or "?"),
+        "Cause: %s" % (data.get("cause") or "?").strip(),
+        "Live now: %s" % (release_label(dict(name=live, revision=out["commit"], subject=out["subject"]))
+                          if out["release"] else "nothing (no release is live)"),
+        "Next: %s" % data.get("next"),
+    ]
+    return "\n".join(text), out, lines
+
+
+def releases_table(info):
+    """releases_info's answer as lines with headers, newest first."""
+    lines = ["%s: %d releases%s" % (info.get("deploy_path"), len(info.get("releases") or []),
+                                    "; " + info["problem"] if info.get("problem") else "")]
+    header = "%-17s %-12s %-12s %-20s %-10s %-20s %s" % ("RELEASE", "STATE", "COMMIT", "REF", "BY", "TIME", "SUBJECT")
+    lines.append(header)
+    for r in sorted(info.get("releases") or [], key=lambda r: r["name"], reverse=True):
+        flags = r["state"] + (" LIVE" if r["live"] else "") + (" <-back" if r["rollback_target"] else "")
+        lines.append("%-17s %-12s %-12s %-20s %-10s %-20s %s" % (
+            r["name"], flags, short(r.get("revision")), (r.get("ref") or "-")[:20], (r.get("deployer") or "-")[:10],
+            r.get("time") or "-", r.get("subject") or ""))
+    lines.append("LIVE = current; <-back = where rollback.yml goes; unfinished = incomplete, never a target")
+    return lines
+
+
+def run_target(inventories, hosts, hostvars, limit):
+    """The first line of a run: the inventory, and each host with its environment and address."""
+    described = []
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        groups = [g for g in hv.get("group_names", []) if g not in ("all", "ungrouped")]
+        described.append("%s (%s) at %s:%s" % (host, "/".join(groups) or "no group",
+                                               hv.get("ansible_host", host), hv.get("ansible_port", 22)))
+    line = "inventory %s; this run touches %s" % (", ".join(inventories or []), "; ".join(described) or "no host")
+    if not limit:
+        line += ". No -l was given: EVERY environment of this inventory"
+    return line

@@ -1,0 +1,541 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: deploy_begin
+short_description: Start a deploy or rollback in one round trip - layout, lock, recovery, repository, plan
+version_added: "2.0.0"
+description:
+  - The first stage of every deploy and rollback. In one call it checks the shared entries,
+    creates the layout (C(releases/), C(shared/), C(venvs/)), takes C(deploy.lock), finishes
+    what a killed run left (see O(mode)), brings shared files written by the deploy up to date,
+    fetches the repository mirror, resolves O(ref) to a commit and decides whether the commit
+    needs a new release.
+  - It returns what the later stages need, so the play gathers no facts - the user's home and
+    uid, the commit's subject, files of the commit and what the interpreters on the host are.
+  - A switch that a killed run left half done (C(.deploy-intent)) is undone first - the
+    release it moved away from is made current again and a deploy's unproven release is
+    marked bad - and RV(restart_required) tells the run to restart and prove the service.
+author:
+  - hknweb maintainers
+options:
+  path:
+    description: The deploy path; a leading C(~) is the deploy user's home.
+    type: str
+    required: true
+  mode:
+    description:
+      - V(deploy) fetches and resolves O(ref); V(rollback) chooses the release to go back to;
+        V(status) only reads (no layout, no lock, no fetch).
+    type: str
+    choices: [deploy, rollback, status]
+    default: deploy
+  repo_url:
+    description: The git URL the host clones from. Never printed; credentials in it are
+      cut out of every message, and the mirror is private to the user (mode 0700).
+    type: str
+  ref:
+    description: Branch, tag or commit to deploy.
+    type: str
+  force:
+    description: Make a new release even when the live one runs the commit already.
+    type: bool
+    default: false
+  run:
+    description: This run's id; the lock and the intent record carry it.
+    type: str
+    required: true
+  holder:
+    description: Who runs it (written into the lock).
+    type: str
+    default: unknown
+  purpose:
+    description: What the run does (written into the lock).
+    type: str
+    default: deploy
+  break_lock:
+    description: Remove a lock left by an interrupted run before taking it. The answer names whose it was.
+    type: bool
+    default: false
+  shared_dirs:
+    description: Folders under C(shared/) linked into every release; created when missing.
+    type: list
+    elements: str
+    default: []
+  shared_files:
+    description: Files under C(shared/) linked into every release; they must exist.
+    type: list
+    elements: str
+    default: []
+  shared_templates:
+    description: Files the deploy writes under C(shared/) (secrets) - C(path), C(content), C(mode).
+      Brought up to date on every run; only their paths are ever reported.
+    type: list
+    elements: dict
+    default: []
+  commit_files:
+    description: Files of the commit to read (text for C(.toml) and C(.txt) files, a digest for every one).
+    type: list
+    elements: str
+    default: []
+  interpreters:
+    description: Python interpreters to probe on the host (name on PATH or absolute path).
+    type: list
+    elements: str
+    default: []
+  release:
+    description: With O(mode=rollback), the release to go to (default - the newest good one before the live one).
+    type: str
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Writes nothing on the host - no layout, no lock, no mirror; the ref is resolved with
+      C(git ls-remote) (and in the mirror when there is one).
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+seealso:
+  - module: hknweb.deploy.release_build
+  - module: hknweb.deploy.release_activate
+  - module: hknweb.deploy.deploy_finish
+"""
+
+EXAMPLES = r"""
+- name: Begin - lock, fetch, resolve
+  hknweb.deploy.deploy_begin:
+    path: ~/hknweb/prod
+    repo_url: https://github.com/compserv/hknweb.git
+    ref: master
+    run: "{{ run_id }}"
+    holder: alice
+    shared_dirs: [media]
+    commit_files: [pyproject.toml, poetry.lock, requirements.txt]
+    interpreters: [python3]
+  register: begun
+"""
+
+RETURN = r"""
+deploy_path:
+  description: The deploy path, absolute.
+  returned: always
+  type: str
+  sample: /home/hkn/hknweb/prod
+home:
+  description: The deploy user's home.
+  returned: always
+  type: str
+uid:
+  description: The deploy user's uid (for C(XDG_RUNTIME_DIR)).
+  returned: always
+  type: int
+sha:
+  description: The commit O(ref) resolves to.
+  returned: with O(mode=deploy)
+  type: str
+subject:
+  description: That commit's subject line.
+  returned: with O(mode=deploy)
+  type: str
+needed:
+  description: Whether the commit needs a new release (it is not the live one, or O(force)).
+  returned: with O(mode=deploy)
+  type: bool
+live:
+  description: The live release (name, revision, subject, ref), or V(null).
+  returned: always
+  type: dict
+target:
+  description: With O(mode=rollback), the release the rollback makes live.
+  returned: with O(mode=rollback)
+  type: dict
+releases:
+  description: Every release, oldest first (as C(releases_info) returns them).
+  returned: always
+  type: list
+  elements: dict
+recovered:
+  description: What a killed run left and what was done about it, or V(null).
+  returned: always
+  type: dict
+restart_required:
+  description: The service may not run what C(current) points to; restart and prove it.
+  returned: always
+  type: bool
+shared_changed:
+  description: Paths under C(shared/) this run wrote (content never shown).
+  returned: always
+  type: list
+files:
+  description: For each O(commit_files) entry - exists, sha256, and text for small text files.
+  returned: with O(mode=deploy)
+  type: dict
+interpreters:
+  description: For each O(interpreters) entry - found, error, executable, version, environment (PEP 508 markers), venv.
+  returned: with O(mode=deploy)
+  type: dict
+venvs:
+  description: Keys of the finished venvs under C(venvs/).
+  returned: always
+  type: list
+lock:
+  description: The lock as found - holder, purpose, since, age_seconds - or V(null).
+  returned: always
+  type: dict
+lock_broken:
+  description: The record of a lock O(break_lock) removed, or V(null).
+  returned: always
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import pwd
+import re
+import stat
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, tail
+
+PROBE = r"""
+import json, os, platform, sys
+try:
+    import venv, ensurepip  # noqa: F401
+    has_venv = True
+except ImportError:
+    has_venv = False
+def fmt(info):
+    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return version
+print(json.dumps({"executable": os.path.realpath(sys.executable), "venv": has_venv, "environment": {
+    "implementation_name": sys.implementation.name,
+    "implementation_version": fmt(sys.implementation.version),
+    "os_name": os.name, "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(), "platform_system": platform.system(),
+    "platform_version": platform.version(), "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform}}))
+"""
+
+TEXT_LIMIT = 512 * 1024
+
+
+class Refusal(Exception):
+    """Stop the run: the message says what and how to fix it."""
+
+
+def argument_spec():
+    return dict(
+        path=dict(type="str", required=True),
+        mode=dict(type="str", default="deploy", choices=["deploy", "rollback", "status"]),
+        repo_url=dict(type="str", no_log=True),
+        ref=dict(type="str"),
+        force=dict(type="bool", default=False),
+        run=dict(type="str", required=True),
+        holder=dict(type="str", default="unknown"),
+        purpose=dict(type="str", default="deploy"),
+        break_lock=dict(type="bool", default=False),
+        shared_dirs=dict(type="list", elements="str", default=[]),
+        shared_files=dict(type="list", elements="str", default=[]),
+        # Only the content is secret: the paths are linked into releases and reported.
+        shared_templates=dict(type="list", elements="dict", default=[], options=dict(
+            path=dict(type="str", required=True),
+            content=dict(type="str", required=True, no_log=True),
+            mode=dict(type="str", default="0600"))),
+        commit_files=dict(type="list", elements="str", default=[]),
+        interpreters=dict(type="list", elements="str", default=[]),
+        release=dict(type="str"),
+    )
+
+
+class Begin:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.path = os.path.abspath(os.path.expanduser(self.p["path"]))
+        self.mirror = os.path.join(self.path, "repo")
+        self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"),
+                           uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
+                           recovered=None, restart_required=False, shared_changed=[],
+                           lock=None, lock_broken=None, venvs=[])
+        self.secret = self._secret()
+
+    # --- messages never carry the repository's credentials -------------------------------
+
+    def _secret(self):
+        match = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]+)@", self.p["repo_url"] or "")
+        return match.group(1) if match else None
+
+    def clean(self, text):
+        text = redact_url(text)
+        if self.secret:
+            text = text.replace(self.secret, "***")
+        return text
+
+    def git(self, *args, check=True, cwd=None):
+        done = run(["git"] + list(args), cwd=cwd)
+        if check and not done.ok:
+            raise Refusal("git %s failed: %s" % (args[0] if args[0] != "-C" else args[2],
+                                                 self.clean(tail(done.err, 8))))
+        return done
+
+    # --- stages --------------------------------------------------------------------------
+
+    def layout(self):
+        if self.check or self.p["mode"] == "status":
+            return
+        for folder in (self.path, os.path.join(self.path, rp.RELEASES_DIR),
+                       os.path.join(self.path, "shared"), os.path.join(self.path, rp.VENVS_DIR)):
+            if not os.path.isdir(folder):
+                os.makedirs(folder, 0o755, exist_ok=True)
+                self.result["changed"] = True
+
+    def lock(self):
+        self.result["lock"] = rp.read_lock(self.path) if os.path.isdir(self.path) else None
+        if self.check or self.p["mode"] == "status":
+            return
+        self.result["lock_broken"] = rp.take_lock(self.path, self.p["holder"], self.p["purpose"],
+                                                  self.p["run"], self.p["break_lock"])
+        self.result["locked"] = True
+
+    def recover(self, inventory):
+        intent = rp.read_intent(self.path) if os.path.isdir(self.path) else None
+        if not intent:
+            return inventory
+        restore, bad = rp.plan_recovery(intent, inventory.releases, inventory.live)
+        done = dict(intent=intent, restored=restore, marked_bad=bad)
+        if not self.check and self.p["mode"] != "status":
+            if restore:
+                rp.switch_current(self.path, restore)
+                rp.append_log(self.path, rp.log_line("recover", restore, "", "",
+                                                     "undo of an interrupted %s" % intent.get("op")))
+            if bad:
+                rp.mark_bad(os.path.join(self.path, rp.RELEASES_DIR, bad),
+                            "an interrupted deploy switched to it; never proven healthy")
+            rp.clear_intent(self.path)
+            self.result["changed"] = True
+        self.result["recovered"] = done
+        self.result["restart_required"] = True
+        return rp.scan(self.path) if not self.check else inventory
+
+    def shared(self):
+        entries = rp.check_shared(self.p["shared_dirs"], self.p["shared_files"],
+                                  self.p["shared_templates"])
+        self.result["shared_entries"] = entries
+        shared = os.path.join(self.path, "shared")
+        for template in self.p["shared_templates"]:
+            target = os.path.join(shared, template["path"])
+            mode = int(str(template.get("mode") or "0600"), 8)
+            content = template.get("content")
+            if not isinstance(content, str):
+                raise Refusal("deploy_shared_templates entry %r has no text content" % template["path"])
+            if _same_file(target, content, mode):
+                continue
+            self.result["shared_changed"].append(template["path"])
+            if not self.check:
+                os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+                _write_private(target, content, mode)
+        for folder in self.p["shared_dirs"]:
+            if not os.path.isdir(os.path.join(shared, folder)) and not self.check:
+                os.makedirs(os.path.join(shared, folder), 0o755, exist_ok=True)
+        missing = [f for f in self.p["shared_files"] if not os.path.lexists(os.path.join(shared, f))]
+        if missing:
+            raise Refusal(
+                "shared file(s) %s missing in %s. Put each there once (an empty file works for a "
+                "database the app creates, e.g. touch %s), or list it in deploy_shared_templates when "
+                "the deploy should write it from a variable on every run." % (
+                    ", ".join(missing), shared, os.path.join(shared, missing[0])))
+        if self.result["shared_changed"]:
+            self.result["changed"] = True
+            self.result["restart_required"] = True
+
+    def fetch(self):
+        url = self.p["repo_url"]
+        has_mirror = os.path.exists(os.path.join(self.mirror, "HEAD"))
+        if self.check:
+            return has_mirror
+        if not has_mirror:
+            old = os.umask(0o077)
+            try:
+                self.git("clone", "--mirror", "--quiet", url, self.mirror)
+            finally:
+                os.umask(old)
+            self.result["changed"] = True
+        else:
+            if self.git("-C", self.mirror, "config", "remote.origin.url", check=False).out.strip() != url:
+                self.git("-C", self.mirror, "remote", "set-url", "origin", url)
+            done = self.git("-C", self.mirror, "fetch", "--prune", "--tags", "--quiet", "origin")
+            del done
+        os.chmod(self.mirror, 0o700)  # the URL in repo/config may carry a token
+        return True
+
+    def resolve(self, has_mirror):
+        ref = self.p["ref"]
+        sha = None
+        if has_mirror:
+            done = self.git("-C", self.mirror, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                            ref + "^{commit}", check=False)
+            sha = done.out.strip() if done.ok else None
+        if self.check:
+            # The mirror is not fetched in check mode: ask the remote where the ref points now.
+            remote = self.git("ls-remote", "--", self.p["repo_url"], ref, "refs/tags/%s^{}" % ref, check=False)
+            found = [line.split("\t") for line in remote.out.splitlines() if "\t" in line]
+            peeled = [sha_ for sha_, name in found if name.endswith("^{}")]
+            if peeled or found:
+                sha = (peeled or [found[0][0]])[0]
+            elif not remote.ok:
+                raise Refusal("cannot reach the repository: %s" % self.clean(tail(remote.err, 5)))
+        if not sha:
+            raise Refusal(
+                "the ref %r is not a branch, tag or commit of the repository %s. Check the name "
+                "(-e revision=...), or push it first." % (ref, self.clean(self.p["repo_url"])))
+        self.result["sha"] = sha
+        subject = ""
+        if has_mirror:
+            subject = self.git("-C", self.mirror, "log", "-1", "--format=%s", sha, check=False).out.strip()
+        self.result["subject"] = subject or "(commit not fetched yet)"
+        return sha if has_mirror and subject else None
+
+    def commit_files(self, sha):
+        files = {}
+        for name in self.p["commit_files"]:
+            entry = dict(exists=False, sha256=None, text=None)
+            if sha:
+                done = run(["git", "-C", self.mirror, "cat-file", "blob", "%s:%s" % (sha, name)])
+                if done.ok:
+                    data = done.out
+                    entry.update(exists=True, sha256=hashlib.sha256(data.encode("utf-8", "replace")).hexdigest())
+                    if name.endswith((".toml", ".txt", ".in")) and len(data) <= TEXT_LIMIT:
+                        entry["text"] = data
+            files[name] = entry
+        self.result["files"] = files
+        self.result["files_known"] = bool(sha)
+
+    def probe(self):
+        found = {}
+        for name in self.p["interpreters"]:
+            done = run([name, "-c", PROBE])
+            entry = dict(found=False, error="", executable=None, version=None, environment={}, venv=False)
+            if done.ok:
+                try:
+                    data = json.loads(done.out)
+                    entry.update(found=True, executable=data["executable"], venv=data["venv"],
+                                 environment=data["environment"],
+                                 version=data["environment"]["python_full_version"])
+                except (ValueError, KeyError):
+                    entry["error"] = "unexpected answer: %s" % tail(done.out, 2)
+            else:
+                entry["error"] = tail(done.err, 3) or "exit %d" % done.rc
+            found[name] = entry
+        self.result["interpreters"] = found
+
+    def choose_rollback(self, inventory):
+        live = inventory.require_live()
+        target = rp.choose_rollback(inventory.releases, live, self.p["release"])
+        release = inventory.get(target)
+        folder = os.path.join(self.path, rp.RELEASES_DIR, target)
+        missing = [p for p in ("venv/bin/python", "venv/bin/gunicorn") if not os.path.exists(os.path.join(folder, p))]
+        if missing:
+            raise Refusal("release %s cannot run: %s missing (its venv was removed?). Choose another "
+                          "with -e release=<name> (releases.yml lists them)." % (target, ", ".join(missing)))
+        self.result["target"] = _describe_one(inventory, target)
+        self.result["direction"] = "back" if target < live else ("none" if target == live else "forward")
+        del release
+
+    # --- the whole stage -----------------------------------------------------------------
+
+    def __call__(self):
+        mode = self.p["mode"]
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
+            raise Refusal("deploy_path %s exists and is not a folder" % self.path)
+        if mode != "status":
+            rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"])
+        self.layout()
+        self.lock()
+        inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
+        if inventory.current_kind not in ("absent", "link"):
+            raise Refusal(inventory.current_problem + " (nothing was built)")
+        inventory = self.recover(inventory)
+        if mode != "status":
+            self.shared()
+        self.result["venvs"] = rp.complete_venvs(self.path)
+        if mode == "deploy":
+            sha = self.resolve(self.fetch())
+            live = inventory.get(inventory.live) if inventory.live else None
+            self.result["needed"] = bool(self.p["force"] or live is None or live.revision != self.result["sha"]
+                                         or live.state != rp.GOOD)
+            self.commit_files(sha)
+            self.probe()
+        elif mode == "rollback":
+            self.choose_rollback(inventory)
+        if mode == "status":
+            self.result["intent"] = rp.read_intent(self.path) if os.path.isdir(self.path) else None
+            self.result["log_tail"] = rp.log_tail(self.path) if os.path.isdir(self.path) else []
+        self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None
+        self.result["releases"] = rp.describe(self.path, inventory.releases, inventory.live, inventory.log)
+        self.result["rollback_target"] = rp.rollback_target(inventory.releases, inventory.live)
+        return self.result
+
+
+def _describe_one(inventory, name):
+    for entry in rp.describe(inventory.deploy_path, inventory.releases, inventory.live, inventory.log):
+        if entry["name"] == name:
+            return entry
+    return None
+
+
+def _same_file(path, content, mode):
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != mode:
+        return False
+    with open(path, "rb") as handle:
+        return handle.read() == content.encode("utf-8")
+
+
+def _write_private(path, content, mode):
+    temp = "%s.tmp-%s" % (path, uuid.uuid4().hex)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.chmod(temp, mode)
+    os.rename(temp, path)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_if=[("mode", "deploy", ["repo_url", "ref"])])
+    begin = Begin(module)
+    try:
+        result = begin()
+    except rp.LockHeld as error:
+        module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False)
+    except (Refusal, rp.ReleaseError) as error:
+        # The lock this run took is given back by the play's finish step (it knows the run id).
+        module.fail_json(msg=begin.clean(str(error)), locked=begin.result.get("locked", False),
+                         deploy_path=begin.path, recovered=begin.result.get("recovered"))
+    except OSError as error:
+        module.fail_json(msg=begin.clean("%s: %s" % (type(error).__name__, error)),
+                         locked=begin.result.get("locked", False), deploy_path=begin.path)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,553 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: release_activate
+short_description: Make a release live and prove it - service files, socket, switch, restart, health, revert
+version_added: "2.0.0"
+description:
+  - Writes the service's files (user unit, socket unit, run script) when they changed, keeps
+    the socket unit running (systemd holds the listening socket, so a restart of the service
+    refuses no connection), then switches C(current) atomically, restarts the service and
+    proves the release healthy - the unit is active, its main process runs in that release
+    and O(health_path) answers 200 through the socket.
+  - If the release does not come up, the release that was live before is switched back,
+    restarted and checked, the failed one is marked bad, and the task fails with the cause
+    (health answer, the unit's journal) and what is live now.
+  - A small intent record (C(.deploy-intent)) is written before the switch and removed once
+    the outcome is proven, so a run killed in between is undone by the next one
+    (M(hknweb.deploy.deploy_begin)).
+  - With O(mode=ensure) nothing is switched - the files are kept up to date and the service
+    is restarted only when it must be (its files changed, O(restart), it is not running, or it
+    runs another release than C(current)); then it is proven healthy.
+author:
+  - hknweb maintainers
+options:
+  path:
+    description: The deploy path (absolute).
+    type: path
+    required: true
+  mode:
+    description: V(deploy) (a new release), V(rollback) (an earlier or named one) or V(ensure).
+    type: str
+    choices: [deploy, rollback, ensure]
+    default: deploy
+  release:
+    description: The release to make live (not with O(mode=ensure)).
+    type: str
+  record:
+    description: With O(mode=deploy), the completion record written into the release just
+      before it goes live (sha, ref, subject, deployer, venv ...).
+    type: dict
+    default: {}
+  mark_previous_bad:
+    description: With O(mode=rollback), mark the release left behind bad (a rollback back; a
+      rollback forward by name keeps it good).
+    type: bool
+    default: true
+  files:
+    description: Files to keep up to date - C(path), C(content), C(mode); C(unit) true for systemd units.
+    type: list
+    elements: dict
+    default: []
+  service:
+    description: The user unit that runs the app, e.g. C(hknweb.service).
+    type: str
+    required: true
+  socket:
+    description: The socket unit that holds its listening socket (empty - the service binds itself).
+    type: str
+    default: ""
+  bind:
+    description: Where the app answers - C(unix:/path.sock) or C(HOST:PORT).
+    type: str
+    required: true
+  health_path:
+    description: Path that must answer 200 (empty - only the unit and its release are checked).
+    type: str
+    default: /
+  health_host:
+    description: Host header of the health request (must be in the app's ALLOWED_HOSTS).
+    type: str
+    default: localhost
+  health_timeout:
+    description: Seconds to wait for a healthy answer after a restart.
+    type: int
+    default: 60
+  restart:
+    description: Restart even when nothing else asks for it (shared files changed, a killed run was undone).
+    type: bool
+    default: false
+  deployer:
+    description: Who runs it, for C(revisions.log).
+    type: str
+    default: unknown
+  ref:
+    description: The ref deployed, for C(revisions.log).
+    type: str
+    default: ""
+  run:
+    description: This run's id (written into the intent record; with O(unlock), the lock it gives back).
+    type: str
+    default: ""
+  prune:
+    description: After a proven switch, prune as M(hknweb.deploy.deploy_finish) does, keeping O(keep) good releases.
+    type: bool
+    default: false
+  keep:
+    description: Good releases to keep when pruning.
+    type: raw
+    default: 5
+  unlock:
+    description: Give C(deploy.lock) back at the end, whatever happened (this run's lock only).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Writes nothing, switches nothing, restarts nothing; reports each of them it would do.
+  diff_mode:
+    support: full
+    details: Shows the service files and the target of C(current) before and after.
+  platform:
+    support: full
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Switch to the new release and prove it
+  hknweb.deploy.release_activate:
+    path: /home/hkn/hknweb/prod
+    release: "20261126T120000Z"
+    record: {sha: 0123abc, ref: master}
+    service: hknweb.service
+    socket: hknweb.socket
+    bind: unix:/srv/apps/hkn/hkn.sock
+    health_path: /
+    health_host: hkn.studentorg.berkeley.edu
+"""
+
+RETURN = r"""
+live:
+  description: The release live when the task ends (after a revert, the earlier one).
+  returned: always
+  type: str
+previous:
+  description: The release live before the task.
+  returned: always
+  type: str
+switched:
+  description: Whether C(current) moved (and stayed).
+  returned: always
+  type: bool
+restarted:
+  description: Whether the service was restarted.
+  returned: always
+  type: bool
+restart_reasons:
+  description: Why it was (or, in check mode, would be) restarted.
+  returned: always
+  type: list
+files_changed:
+  description: Paths of service files written.
+  returned: always
+  type: list
+socket_note:
+  description: What happened to the socket unit, when anything did.
+  returned: always
+  type: str
+health:
+  description: The health check - ok, seconds, status, detail, pid.
+  returned: always
+  type: dict
+reverted:
+  description: Whether a failed release was put back by the earlier one.
+  returned: always
+  type: bool
+marked_bad:
+  description: The release marked bad by this task, or V(null).
+  returned: always
+  type: str
+removed:
+  description: Releases pruned (with O(prune)).
+  returned: always
+  type: list
+removed_venvs:
+  description: Venvs pruned (with O(prune)).
+  returned: always
+  type: list
+unlocked:
+  description: Whether the lock was given back (with O(unlock)).
+  returned: always
+  type: bool
+"""
+
+import os
+import socket
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import journal_tail, systemctl, tail
+
+
+def http_get(bind, path, host, timeout=5.0):
+    """(status, body excerpt) of GET path over the bind, or (None, why) when it fails."""
+    try:
+        if bind.startswith("unix:"):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address = bind[5:]
+        else:
+            hostname, _, port = bind.rpartition(":")
+            hostname = hostname.strip("[]") or "127.0.0.1"
+            if hostname in ("0.0.0.0", "::"):
+                hostname = "127.0.0.1"
+            conn = socket.socket(socket.AF_INET6 if ":" in hostname else socket.AF_INET, socket.SOCK_STREAM)
+            address = (hostname, int(port))
+        conn.settimeout(timeout)
+        with conn:
+            conn.connect(address)
+            conn.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: hknweb-deploy health check\r\n"
+                          "Connection: close\r\n\r\n" % (path, host)).encode("latin-1"))
+            data = b""
+            while len(data) < 65536:
+                chunk = conn.recv(8192)
+                if not chunk:
+                    break
+                data += chunk
+    except (OSError, ValueError) as error:
+        return None, "%s: %s" % (type(error).__name__, error)
+    head, _, body = data.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    try:
+        status = int(parts[1])
+    except (IndexError, ValueError):
+        return None, "not an HTTP answer: %r" % data[:80]
+    return status, body[:300].decode("utf-8", "replace")
+
+
+def unit_state(unit):
+    done = systemctl("show", unit, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp")
+    props = dict(line.split("=", 1) for line in done.out.splitlines() if "=" in line)
+    return props
+
+
+def process_release(pid):
+    """The real folder a process runs in (gunicorn's master cds through current)."""
+    try:
+        return os.path.realpath(os.readlink("/proc/%d/cwd" % pid))
+    except (OSError, ValueError):
+        return None
+
+
+class Activate:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.path = self.p["path"]
+        self.result = dict(changed=False, switched=False, restarted=False, restart_reasons=[],
+                           files_changed=[], socket_note="", reverted=False, marked_bad=None,
+                           health=None, diff=[], removed=[], removed_venvs=[], unlocked=False)
+
+    def release_path(self, name):
+        return os.path.realpath(os.path.join(self.path, rp.RELEASES_DIR, name))
+
+    # --- files, units and the socket ----------------------------------------------------
+
+    def write_files(self):
+        units = False
+        for item in self.p["files"]:
+            path, content = item["path"], item["content"]
+            mode = int(str(item.get("mode") or "0644"), 8)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    before = handle.read()
+            except OSError:
+                before = None
+            same_mode = before is not None and (os.stat(path).st_mode & 0o7777) == mode
+            if before == content and same_mode:
+                continue
+            self.result["files_changed"].append(path)
+            self.result["diff"].append(dict(before_header=path, after_header=path,
+                                            before=before or "", after=content))
+            if item.get("unit"):
+                units = True
+            if not self.check:
+                os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+                temp = path + ".tmp-deploy"
+                with open(temp, "w", encoding="utf-8") as handle:
+                    handle.write(content)
+                os.chmod(temp, mode)
+                os.rename(temp, path)
+        if self.result["files_changed"]:
+            self.result["changed"] = True
+        if units and not self.check:
+            self.must(systemctl("daemon-reload"), "systemctl --user daemon-reload")
+        return units
+
+    def must(self, done, what):
+        if not done.ok:
+            self.fail("%s failed: %s" % (what, tail(done.err or done.out, 6)), stage="service files")
+        return done
+
+    def enable(self):
+        units = [u for u in (self.p["socket"], self.p["service"]) if u]
+        states = systemctl("is-enabled", *units).out.split()
+        if len(states) == len(units) and all(s == "enabled" for s in states):
+            return
+        if not self.check:
+            self.must(systemctl("enable", "--quiet", *units), "systemctl --user enable")
+
+    def ensure_socket(self, socket_changed):
+        """The socket unit must hold the socket before anything goes live."""
+        sock, service = self.p["socket"], self.p["service"]
+        if not sock:
+            return
+        active = unit_state(sock).get("ActiveState") == "active"
+        if active and not socket_changed:
+            return
+        if unit_state(service).get("ActiveState") in ("active", "activating", "reloading"):
+            note = ("the socket's definition changed: restarting %s (connections are refused for a "
+                    "moment, once)" % sock) if active else (
+                "moving %s to socket activation: it is stopped so %s can take its socket (connections "
+                "are refused for a moment, once; later restarts refuse none)" % (service, sock))
+        else:
+            note = "starting %s" % sock
+        self.result["socket_note"] = note
+        self.result["restart_reasons"].append(note)
+        if self.check:
+            return
+        if not active:
+            systemctl("stop", service)
+        done = systemctl("restart" if active else "start", sock)
+        if not done.ok:
+            self.fail(
+                "%s could not take %s: %s. Something else holds that address (another environment "
+                "or app?); give this environment its own bind (app_service_bind). Nothing was switched."
+                % (sock, self.p["bind"], tail(journal_tail(sock, 8) or done.err, 8)),
+                stage="socket")
+
+    # --- restart and proof -------------------------------------------------------------
+
+    def restart(self):
+        done = systemctl("restart", self.p["service"])
+        self.result["restarted"] = True
+        return done
+
+    def prove(self, release):
+        """Poll until healthy or out of time; returns the health dict."""
+        expected = self.release_path(release)
+        deadline = time.monotonic() + max(1, int(self.p["health_timeout"]))
+        started = time.monotonic()
+        detail, status, delay = "not checked yet", None, 0.05
+        while True:
+            state = unit_state(self.p["service"])
+            pid = int(state.get("MainPID") or 0)
+            running = process_release(pid) if pid else None
+            if state.get("ActiveState") != "active" or not pid:
+                detail = "the unit is %s (%s)" % (state.get("ActiveState"), state.get("SubState"))
+            elif running != expected:
+                detail = "the running process (pid %d) is in %s, not in the release %s" % (pid, running, release)
+            elif not self.p["health_path"]:
+                return dict(ok=True, seconds=round(time.monotonic() - started, 2), status=None,
+                            detail="active, running %s" % release, pid=pid)
+            else:
+                status, answer = http_get(self.p["bind"], self.p["health_path"], self.p["health_host"])
+                if status == 200:
+                    # Ask the unit again: a worker that fails to boot makes the master exit.
+                    again = unit_state(self.p["service"])
+                    if again.get("ActiveState") == "active" and int(again.get("MainPID") or 0) == pid:
+                        return dict(ok=True, seconds=round(time.monotonic() - started, 2), status=200,
+                                    detail="GET %s answered 200 from %s (pid %d)" % (
+                                        self.p["health_path"], release, pid), pid=pid)
+                detail = ("GET %s with Host %s answered %s: %s" % (
+                    self.p["health_path"], self.p["health_host"], status, " ".join(answer.split())[:200])
+                    if status else "GET %s: %s" % (self.p["health_path"], answer))
+            if time.monotonic() >= deadline:
+                return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=status,
+                            detail=detail, pid=pid)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    def restart_and_prove(self, release):
+        done = self.restart()
+        if not done.ok:
+            return dict(ok=False, seconds=0, status=None, pid=0,
+                        detail="systemctl --user restart %s failed: %s" % (self.p["service"], tail(done.err, 4)))
+        return self.prove(release)
+
+    # --- the modes ------------------------------------------------------------------------
+
+    def needs_restart(self, live, files_changed_service):
+        reasons = self.result["restart_reasons"]
+        if self.p["restart"]:
+            reasons.append("asked for (shared files changed, or a killed run was undone)")
+        if files_changed_service:
+            reasons.append("the service's files changed")
+        state = unit_state(self.p["service"])
+        pid = int(state.get("MainPID") or 0)
+        if state.get("ActiveState") != "active" or not pid:
+            reasons.append("the service is %s" % (state.get("ActiveState") or "not loaded"))
+        elif live and process_release(pid) != self.release_path(live):
+            reasons.append("it runs %s, not the live release %s" % (
+                os.path.basename(process_release(pid) or "?"), live))
+        return bool(reasons)
+
+    def end(self):
+        """Prune after a success (the caller asks), then give the lock back."""
+        if self.check or not self.p["unlock"]:
+            return
+        self.result["unlocked"] = rp.give_lock(self.path, self.p["run"])
+
+    def prune(self):
+        if not self.p["prune"]:
+            return
+        _, removed, venvs, _ = rp.prune(self.path, self.p["keep"], self.check)
+        self.result["removed"], self.result["removed_venvs"] = removed, venvs
+        if removed or venvs:
+            self.result["changed"] = True
+
+    def fail(self, msg, **extra):
+        self.end()
+        result = dict(self.result)
+        result.update(extra)
+        if not self.module._diff:
+            result.pop("diff", None)
+        self.module.fail_json(msg=msg, **result)
+
+    def __call__(self):
+        inventory = rp.scan(self.path)
+        live = inventory.require_live()
+        mode, target = self.p["mode"], self.p["release"]
+        self.result["previous"] = live
+        self.result["live"] = live
+        service_files = [f["path"] for f in self.p["files"]]
+        self.write_files()
+        socket_changed = any(p.endswith("/" + self.p["socket"]) for p in self.result["files_changed"]) \
+            if self.p["socket"] else False
+        self.enable()
+        self.ensure_socket(socket_changed)
+        if mode == "ensure" or target == live:
+            changed_service = [p for p in self.result["files_changed"] if p in service_files]
+            if not self.needs_restart(live, changed_service):
+                health = self.prove(live) if (live and not self.check) else None
+                self.result["health"] = health
+                return self.finish_ensure(health, live)
+            if self.check:
+                return self.result
+            health = self.restart_and_prove(live) if live else None
+            self.result["health"] = health
+            return self.finish_ensure(health, live)
+
+        release = inventory.get(target)
+        if release is None:
+            self.fail("%s is not a release in %s" % (target, self.path))
+        self.result["switched"] = True
+        self.result["changed"] = True
+        self.result["restart_reasons"].append("%s goes live" % target)
+        self.result["diff"].append(dict(before_header="current", after_header="current",
+                                        before="current -> %s\n" % live, after="current -> %s\n" % target))
+        if self.check:
+            self.result["live"] = target
+            return self.result
+        if mode == "deploy" and self.p["record"]:
+            rp.write_record(self.release_path(target), self.p["record"])
+        rp.write_intent(self.path, mode, live, target, "switching", self.p["run"])
+        rp.switch_current(self.path, target)
+        record = self.p["record"] or release.record or {}
+        sha = record.get("sha") or release.revision
+        if mode == "rollback":
+            if release.state == rp.BAD:
+                rp.clear_bad(self.release_path(target))
+            if self.p["mark_previous_bad"] and live and live != target:
+                rp.mark_bad(self.release_path(live), "rolled back by %s" % self.p["deployer"])
+                self.result["marked_bad"] = live
+        rp.append_log(self.path, rp.log_line(mode, target, sha, self.p["ref"] or record.get("ref"),
+                                             self.p["deployer"]))
+        health = self.restart_and_prove(target)
+        self.result["health"] = health
+        if health["ok"]:
+            rp.clear_intent(self.path)
+            self.result["live"] = target
+            return self.result
+        return self.revert(target, live, health)
+
+    def finish_ensure(self, health, live):
+        if health is not None and not health["ok"]:
+            self.fail("%s does not come up on %s: %s.\nIts journal:\n%s" % (
+                self.p["service"], live, health["detail"], journal_tail(self.p["service"])),
+                stage="health check", journal=journal_tail(self.p["service"]))
+        return self.result
+
+    def revert(self, target, previous, health):
+        journal = journal_tail(self.p["service"])
+        cause = "%s did not come up within %ss: %s" % (target, self.p["health_timeout"], health["detail"])
+        self.result["reverted"] = bool(previous)
+        previous_was_marked = previous is not None and self.result["marked_bad"] == previous
+        rp.mark_bad(self.release_path(target), "failed its health check: " + health["detail"])
+        self.result["marked_bad"] = target
+        if not previous:
+            rp.clear_intent(self.path)
+            self.fail("%s. It was the first release; there is nothing to go back to, so it stays "
+                      "current, marked bad.\nThe unit's journal:\n%s" % (cause, journal),
+                      stage="health check", journal=journal, live=target)
+        if previous_was_marked:
+            rp.clear_bad(self.release_path(previous))  # the rollback's mark on it is undone
+        rp.switch_current(self.path, previous)
+        rp.append_log(self.path, rp.log_line("revert", previous, "", "", self.p["deployer"]))
+        back = self.restart_and_prove(previous)
+        rp.clear_intent(self.path)
+        self.result["live"] = previous
+        self.result["health_after_revert"] = back
+        self.fail("%s. %s is live again%s; %s is marked bad and kept for inspection.\n"
+                  "The unit's journal:\n%s" % (
+                      cause, previous, "" if back["ok"] else
+                      " but does not answer either (%s)" % back["detail"], target, journal),
+                  stage="health check", journal=journal, cause=cause)
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        path=dict(type="path", required=True),
+        mode=dict(type="str", default="deploy", choices=["deploy", "rollback", "ensure"]),
+        release=dict(type="str"),
+        record=dict(type="dict", default={}),
+        mark_previous_bad=dict(type="bool", default=True),
+        files=dict(type="list", elements="dict", default=[]),
+        service=dict(type="str", required=True),
+        socket=dict(type="str", default=""),
+        bind=dict(type="str", required=True),
+        health_path=dict(type="str", default="/"),
+        health_host=dict(type="str", default="localhost"),
+        health_timeout=dict(type="int", default=60),
+        restart=dict(type="bool", default=False),
+        deployer=dict(type="str", default="unknown"),
+        ref=dict(type="str", default=""),
+        run=dict(type="str", default=""),
+        prune=dict(type="bool", default=False),
+        keep=dict(type="raw", default=5),
+        unlock=dict(type="bool", default=False),
+    ), supports_check_mode=True, required_if=[("mode", "deploy", ["release"]), ("mode", "rollback", ["release"])])
+    activate = Activate(module)
+    try:
+        result = activate()
+        activate.prune()
+    except (rp.ReleaseError, OSError) as error:
+        activate.fail("%s: %s" % (type(error).__name__, error), stage="switch")
+    activate.end()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

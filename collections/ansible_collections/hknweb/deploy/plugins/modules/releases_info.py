@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: releases_info
+short_description: List the releases of a Capistrano-style deploy, which is live and where a rollback goes
+version_added: "2.0.0"
+description:
+  - Reads C(releases/), the C(current) link, the completion records and C(revisions.log) under
+    O(path) and reports every release with its state, commit, subject, ref and deployer, which
+    one is live and which one a rollback would go to. Also the lock (holder, purpose, true age)
+    and a switch left half done by a killed run. Changes nothing.
+  - A release counts as good only when its completion record says it was finished; anything
+    else in C(releases/) with a release name is V(unfinished) (incomplete).
+author:
+  - hknweb maintainers
+options:
+  path:
+    description: The deploy path; a leading C(~) is the user's home.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+seealso:
+  - module: hknweb.deploy.releases
+"""
+
+EXAMPLES = r"""
+- name: List releases
+  hknweb.deploy.releases_info:
+    path: ~/hknweb/prod
+  register: found
+"""
+
+RETURN = r"""
+releases:
+  description: Every release, oldest first - name, path, revision, state, live, rollback_target, ref, subject, deployer, time, venv.
+  returned: always
+  type: list
+  elements: dict
+live:
+  description: The live release, or V(null).
+  returned: always
+  type: str
+rollback_target:
+  description: Where a rollback without a name would go, or V(null).
+  returned: always
+  type: str
+lock:
+  description: The lock (holder, purpose, since, age_seconds) or V(null) when free.
+  returned: always
+  type: dict
+intent:
+  description: A switch a killed run left half done, or V(null).
+  returned: always
+  type: dict
+log_tail:
+  description: The last lines of C(revisions.log).
+  returned: always
+  type: list
+problem:
+  description: Why C(current) does not name a release, or V(null).
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(path=dict(type="str", required=True)), supports_check_mode=True)
+    path = os.path.abspath(os.path.expanduser(module.params["path"]))
+    if not os.path.isdir(path):
+        module.exit_json(changed=False, deploy_path=path, releases=[], live=None, rollback_target=None,
+                         lock=None, intent=None, log_tail=[], problem="%s does not exist yet (nothing deployed)" % path)
+    try:
+        inventory = rp.scan(path)
+    except rp.ReleaseError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(
+        changed=False, deploy_path=path,
+        releases=rp.describe(path, inventory.releases, inventory.live, inventory.log),
+        live=inventory.live, rollback_target=rp.rollback_target(inventory.releases, inventory.live),
+        lock=rp.read_lock(path), intent=rp.read_intent(path), log_tail=rp.log_tail(path),
+        problem=inventory.current_problem)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: venv_build
+short_description: Build the venv of one dependency set under venvs/<key>, with pip or Poetry
+version_added: "2.0.0"
+description:
+  - Creates C(venvs/<key>/) with O(interpreter) and installs the release's dependencies - with
+    pip from O(requirements_file), or with a pinned Poetry (in its own venv under C(tools/))
+    from C(poetry.lock).
+  - The key names the dependency set (lock or requirements text, interpreter, strategy,
+    options), so releases with the same set share one venv and a code-only deploy runs no
+    installer at all. A venv is used only once its C(.complete) file exists; one left half
+    built by an interrupted run is removed and built again.
+  - Fails with the installer's last output lines, so the cause is in the message.
+author:
+  - hknweb maintainers
+options:
+  path:
+    description: The deploy path (absolute).
+    type: path
+    required: true
+  key:
+    description: The venv key (16 hex digits).
+    type: str
+    required: true
+  release:
+    description: The release folder whose requirements file or poetry.lock is installed.
+    type: path
+    required: true
+  strategy:
+    description: V(pip) or V(poetry).
+    type: str
+    choices: [pip, poetry]
+    required: true
+  interpreter:
+    description: The Python the venv is made with.
+    type: str
+    required: true
+  requirements_file:
+    description: pip - requirements file, relative to the release.
+    type: str
+    default: requirements.txt
+  pip_args:
+    description: Extra arguments for pip (also used to install Poetry).
+    type: list
+    elements: str
+    default: []
+  poetry_version:
+    description: Poetry - the version installed in C(tools/poetry-<version>).
+    type: str
+    default: 2.2.1
+  poetry_python:
+    description: Poetry - the Python that runs Poetry.
+    type: str
+    default: python3
+  poetry_groups:
+    description: Poetry - groups installed besides C(main).
+    type: list
+    elements: str
+    default: []
+  poetry_constraints:
+    description: Poetry - pip constraints (text) for Poetry's own dependencies.
+    type: str
+    default: ""
+  poetry_mirror_url:
+    description: Poetry - a PEP 503 index that replaces PyPI (empty - PyPI).
+    type: str
+    default: ""
+  poetry_mirror_plugin:
+    description: Poetry - the plugin requirement that applies O(poetry_mirror_url).
+    type: str
+    default: poetry-plugin-pypi-mirror==0.6.5
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Builds nothing; reports whether it would.
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Build the dependency set's venv (skipped when it exists)
+  hknweb.deploy.venv_build:
+    path: /home/hkn/hknweb/prod
+    key: 3f2a9c1b7d5e4a60
+    release: /home/hkn/hknweb/prod/releases/20261126T120000Z
+    strategy: pip
+    interpreter: python3
+"""
+
+RETURN = r"""
+venv:
+  description: The venv folder.
+  returned: always
+  type: str
+packages:
+  description: Number of distributions installed in the venv.
+  returned: success
+  type: int
+seconds:
+  description: Time spent building.
+  returned: success
+  type: float
+"""
+
+import glob
+import os
+import shutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
+
+
+class BuildError(Exception):
+    def __init__(self, step, done):
+        super().__init__(step)
+        self.step, self.done = step, done
+
+
+def must(step, done):
+    if not done.ok:
+        raise BuildError(step, done)
+    return done
+
+
+def make_venv(python, folder):
+    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, rp.VENV_COMPLETE)):
+        shutil.rmtree(folder)  # half built by an interrupted run: start again
+    must("%s -m venv %s" % (python, folder), run([python, "-m", "venv", folder]))
+
+
+def poetry_tool(p):
+    """Poetry in its own venv, pinned (with its own dependencies constrained), built once."""
+    tools = os.path.join(p["path"], "tools")
+    home = os.path.join(tools, "poetry-" + p["poetry_version"])
+    if os.path.exists(os.path.join(home, rp.VENV_COMPLETE)):
+        return home
+    os.makedirs(tools, 0o755, exist_ok=True)
+    make_venv(p["poetry_python"], home)
+    packages = ["poetry==" + p["poetry_version"]]
+    if p["poetry_mirror_url"]:
+        packages.append(p["poetry_mirror_plugin"])
+    argv = [os.path.join(home, "bin", "pip"), "install", "--disable-pip-version-check", "--quiet"]
+    if p["poetry_constraints"].strip():
+        constraints = os.path.join(home, "constraints.txt")
+        with open(constraints, "w", encoding="utf-8") as handle:
+            handle.write(p["poetry_constraints"])
+        argv += ["-c", constraints]
+    must("pip install " + " ".join(packages), run(argv + p["pip_args"] + packages))
+    open(os.path.join(home, rp.VENV_COMPLETE), "w").close()
+    for other in glob.glob(os.path.join(tools, "poetry-[0-9]*")):
+        if other != home:
+            shutil.rmtree(other, ignore_errors=True)  # releases keep no reference to Poetry
+    return home
+
+
+def install(p, venv):
+    if p["strategy"] == "pip":
+        requirements = os.path.join(p["release"], p["requirements_file"])
+        argv = [os.path.join(venv, "bin", "pip"), "install", "--disable-pip-version-check", "--quiet",
+                "-r", requirements] + p["pip_args"]
+        return must("pip install -r " + p["requirements_file"], run(argv, cwd=p["release"]))
+    home = poetry_tool(p)
+    only = ",".join(dict.fromkeys(["main"] + p["poetry_groups"]))
+    env = user_environment({"VIRTUAL_ENV": venv, "POETRY_VIRTUALENVS_CREATE": "false",
+                            "POETRY_CACHE_DIR": os.path.join(p["path"], "tools", "poetry-cache"),
+                            "POETRY_NO_INTERACTION": "1"})
+    if p["poetry_mirror_url"]:
+        env["POETRY_PYPI_MIRROR_URL"] = p["poetry_mirror_url"]
+    argv = [os.path.join(home, "bin", "poetry"), "install", "--only", only, "--no-root", "--no-interaction", "--no-ansi"]
+    return must("poetry install --only " + only, run(argv, cwd=p["release"], env=env))
+
+
+def count_packages(venv):
+    return len(glob.glob(os.path.join(venv, "lib", "python*", "site-packages", "*.dist-info")))
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        path=dict(type="path", required=True),
+        key=dict(type="str", required=True),
+        release=dict(type="path", required=True),
+        strategy=dict(type="str", required=True, choices=["pip", "poetry"]),
+        interpreter=dict(type="str", required=True),
+        requirements_file=dict(type="str", default="requirements.txt"),
+        pip_args=dict(type="list", elements="str", default=[]),
+        poetry_version=dict(type="str", default="2.2.1"),
+        poetry_python=dict(type="str", default="python3"),
+        poetry_groups=dict(type="list", elements="str", default=[]),
+        poetry_constraints=dict(type="str", default=""),
+        poetry_mirror_url=dict(type="str", default=""),
+        poetry_mirror_plugin=dict(type="str", default="poetry-plugin-pypi-mirror==0.6.5"),
+    ), supports_check_mode=True)
+    p = module.params
+    if not rp.is_venv_key(p["key"]):
+        module.fail_json(msg="%r is not a venv key" % p["key"])
+    venv = os.path.join(p["path"], rp.VENVS_DIR, p["key"])
+    if os.path.exists(os.path.join(venv, rp.VENV_COMPLETE)):
+        module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
+    if module.check_mode:
+        module.exit_json(changed=True, venv=venv)
+    started = time.monotonic()
+    try:
+        os.makedirs(os.path.dirname(venv), 0o755, exist_ok=True)
+        make_venv(p["interpreter"], venv)
+        install(p, venv)
+        if not os.path.exists(os.path.join(venv, "bin", "gunicorn")):
+            module.fail_json(msg="gunicorn is not among the app's dependencies (%s installed no "
+                                 "venv/bin/gunicorn); add it to the app's requirements." % p["strategy"],
+                             changed=True, venv=venv, stage="dependencies")
+        open(os.path.join(venv, rp.VENV_COMPLETE), "w").close()
+    except BuildError as error:
+        done = error.done
+        module.fail_json(msg="%s failed (exit %d) after %.0f s; its last lines:\n%s" % (
+            error.step, done.rc, time.monotonic() - started, tail(done.err + "\n" + done.out, 20)),
+            changed=True, venv=venv, stage="dependencies", stderr_tail=tail(done.err, 20))
+    except OSError as error:
+        module.fail_json(msg="building %s failed: %s" % (venv, error), changed=True, venv=venv)
+    module.exit_json(changed=True, venv=venv, packages=count_packages(venv),
+                     seconds=round(time.monotonic() - started, 1))
+
+
+if __name__ == "__main__":
+    main()
