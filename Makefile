@@ -27,6 +27,7 @@ lint: venv
 	@ansible-lint --offline --profile production --nocolor \
 	  && echo "CHECK PASS: ansible-lint" || { echo "CHECK FAIL: ansible-lint"; exit 1; }
 	@yamllint --strict . && echo "CHECK PASS: yamllint" || { echo "CHECK FAIL: yamllint"; exit 1; }
+	@python scripts/check-role-specs roles && echo "CHECK PASS: role specs" || { echo "CHECK FAIL: role specs"; exit 1; }
 
 unit: venv
 	pytest -q -p no:cacheprovider tests/unit
