@@ -48,8 +48,13 @@ demo: venv testhost
 demo-down:
 	scripts/testhost-down hknweb-demo
 
-bench: venv
-	python bench/bench_prune.py
+# make bench [N=5] [BASELINE=<git rev>] [CURRENT=<git rev>]: deploy timings, host module calls and
+# requests lost under load, on the bench's own test hosts, plus the prune of 1,000 releases
+# (bench/run_bench.py; table printed and written to docs/benchmarks.md). BASELINE also measures that
+# revision (own host, runs interleaved, ratios); CURRENT measures a revision instead of the work tree.
+bench: venv testhost
+	python bench/run_bench.py --runs $(or $(N),5) $(if $(BASELINE),--baseline $(BASELINE)) \
+	  $(if $(CURRENT),--current $(CURRENT))
 
 clean:
 	scripts/testhost-down $(addprefix hknweb-molecule-,$(SCENARIOS)) hknweb-demo
