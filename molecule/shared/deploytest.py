@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,8 +16,10 @@ HOME = f"/home/{USER}"
 # What group_vars and molecule/shared/host_vars set for the two aliases of the one test host.
 ENVS = {
     "prod": {"path": f"{HOME}/hknweb/prod", "unit": "hknweb.service", "default_ref": "master",
+             "socket": "hknweb.socket", "bind": {"unix": f"/srv/apps/{USER}/{USER}.sock"},
              "curl": f"curl -sS --fail --max-time 10 --unix-socket /srv/apps/{USER}/{USER}.sock http://localhost"},
     "test": {"path": f"{HOME}/hknweb/test", "unit": "hknweb-test.service", "default_ref": "develop",
+             "socket": "hknweb-test.socket", "bind": {"tcp": "127.0.0.1:8001"},
              "curl": "curl -sS --fail --max-time 10 http://127.0.0.1:8001"},
 }
 
@@ -45,14 +48,31 @@ def as_root(*argv):
     return subprocess.run(["podman", "exec", container(), *argv], capture_output=True, text=True, check=True)
 
 
-def playbook(name, limit, *args):
-    """Run one of the project's entry points (deploy.yml, rollback.yml, ...) from the repo root."""
+def playbook(name, limit, *args, env=None):
+    """Run one of the project's entry points (deploy.yml, rollback.yml, ...) from the repo root.
+
+    The result also carries `calls` ({host: module calls on that host}, counted by the callback in
+    tests/callback_plugins) and `summaries` (the JSON lines DEPLOY_SUMMARY_JSON received)."""
     binary = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
     cmd = [binary, str(REPO / name), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", limit, *args]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
-    done.output = done.stdout + done.stderr
+    with tempfile.TemporaryDirectory() as tmp:
+        calls, summary = Path(tmp) / "calls.json", Path(tmp) / "summary.jsonl"
+        run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                       ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"),
+                       ANSIBLE_CALLBACKS_ENABLED="host_calls", HOST_CALLS_FILE=str(calls),
+                       DEPLOY_SUMMARY_JSON=str(summary), **(env or {}))
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=run_env)
+        done.output = done.stdout + done.stderr
+        done.calls = ({h: v["calls"] for h, v in json.loads(calls.read_text())["hosts"].items()}
+                      if calls.exists() else {})
+        done.summaries = ([json.loads(line) for line in summary.read_text().splitlines()]
+                          if summary.exists() else [])
     return done
+
+
+def flat(output):
+    """Ansible's output with YAML quoting and line folding undone, for matching messages."""
+    return " ".join(output.replace('\\"', '"').replace("''", "'").split())
 
 
 def recap(done, host):
@@ -89,5 +109,9 @@ def state(host):
     """Everything a deploy could change: releases, marks, current target, REVISION of current."""
     base = env_of(host)["path"]
     out = host.run(f"cd {base} && readlink current; ls -1a releases/*/ 2>/dev/null | grep -E '^releases/|^\\.deploy' ;"
-                   " cat current/REVISION; wc -l < revisions.log")
+                   " cat current/REVISION; wc -l < revisions.log; ls venvs; ls -a; ls -l shared")
     return out.stdout
+
+
+def main_pid(host):
+    return int(host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout.strip() or 0)

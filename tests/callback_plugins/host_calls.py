@@ -19,14 +19,22 @@ What counts: every ok, failed (ignored or not) and unreachable result; for a loo
 instead of the loop's summary. What does not: skipped results (and skipped items); tasks delegated
 to localhost / 127.0.0.1 (delegate_to, local_action); and actions that run on the controller only:
 debug, set_fact, assert, fail, meta, include_role, include_tasks, import_role, import_tasks,
-include_vars, validate_argument_spec, add_host, group_by, pause, set_stats. The connection plugin is
-not considered: a host reached with ansible_connection=local counts like one reached over SSH.
+include_vars, validate_argument_spec, add_host, group_by, pause, set_stats, and any action plugin
+that declares `_requires_connection = False` (Ansible opens no connection for it either; e.g. a
+collection's controller-side planning or summary actions). The connection plugin is not
+considered: a host reached with ansible_connection=local counts like one reached over SSH.
+An action plugin that runs several modules in one task (several round trips) counts once.
 """
 
 import json
 import os
 
 from ansible.plugins.callback import CallbackBase
+
+try:
+    from ansible.plugins.loader import action_loader
+except ImportError:  # pragma: no cover - every supported ansible-core has it
+    action_loader = None
 
 DOCUMENTATION = """
 name: host_calls
@@ -50,6 +58,19 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 BUILTIN_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
 
+def needs_connection(action):
+    """False for an action plugin that says it never reaches the host (`_requires_connection =
+    False`, as debug, set_fact and assert do, and e.g. hknweb.deploy.python_plan): Ansible itself
+    opens no connection for those. Unknown names and plain modules need one."""
+    if action_loader is None or not action:
+        return True
+    try:
+        handler = action_loader.get(action, class_only=True)
+    except Exception:  # noqa: BLE001 - a plugin that fails to load is not ours to report
+        return True
+    return handler is None or bool(getattr(handler, "_requires_connection", True))
+
+
 def short_action(task):
     """The action's plain name when it is one of ansible.builtin's, else its full name."""
     action = getattr(task, "resolved_action", None) or task.action or ""
@@ -68,6 +89,16 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.hosts = {}
+        self._needs_connection = {}
+
+    def _controller_only(self, task):
+        action = short_action(task)
+        if action in CONTROLLER_ONLY:
+            return True
+        full = getattr(task, "resolved_action", None) or task.action
+        if full not in self._needs_connection:
+            self._needs_connection[full] = needs_connection(full)
+        return not self._needs_connection[full]
 
     # --- what counts --------------------------------------------------------------------------
 
@@ -98,7 +129,7 @@ class CallbackModule(CallbackBase):
             return
         if not item and self._is_loop(task):
             return  # the loop's summary: its items were counted one by one
-        if short_action(task) in CONTROLLER_ONLY or self._delegated_locally(task, data):
+        if self._controller_only(task) or self._delegated_locally(task, data):
             return
         entry = self.hosts.setdefault(host.get_name(), {"calls": 0, "tasks": []})
         entry["calls"] += 1

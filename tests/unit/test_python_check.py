@@ -1,8 +1,6 @@
 """python_check: the declared-range and requirements-marker core, and the module on a real git repo."""
 
 import json
-import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -12,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import COLLECTIONS
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
     plan_python,

@@ -1,20 +1,24 @@
-"""Core deploy on the real test host: layout, links, unit, HTTP, and a second deploy."""
+"""Core deploy on the real test host: layout, links, units, HTTP, round trips, summaries, refusals,
+check mode, and a second deploy. Tests run in file order."""
+import json
 import re
 
-from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, health, http,
-                        playbook, recap, refs, release_names, state)
+from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, flat, health, http,
+                        main_pid, playbook, recap, refs, release_names, state)
 
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
 
-def test_layout_has_releases_shared_and_a_bare_mirror(host):
+def test_layout_has_releases_shared_venvs_and_a_private_mirror(host):
     base = env_of(host)["path"]
-    for sub in ("releases", "shared", "repo"):
+    for sub in ("releases", "shared", "repo", "venvs"):
         assert host.file(f"{base}/{sub}").is_directory
     assert host.run(f"git -C {base}/repo rev-parse --is-bare-repository").stdout.strip() == "true"
+    # The URL in repo/config may carry a token: the mirror is the user's alone.
+    assert host.file(f"{base}/repo").mode == 0o700
 
 
-def test_current_is_a_relative_link_to_the_one_release(host):
+def test_current_is_a_relative_link_to_the_one_complete_release(host):
     base = env_of(host)["path"]
     link = host.file(f"{base}/current")
     assert link.is_symlink
@@ -22,6 +26,16 @@ def test_current_is_a_relative_link_to_the_one_release(host):
     assert host.run(f"readlink {base}/current").stdout.strip().startswith("releases/")
     assert RELEASE_NAME.match(current_release(host))
     assert release_names(host) == [current_release(host)]
+    record = json.loads(host.file(f"{base}/current/.deploy-complete").content_string)
+    assert record["sha"] == refs()[env_of(host)["default_ref"]]
+    assert record["ref"] == env_of(host)["default_ref"] and record["subject"]
+
+
+def test_the_release_runs_on_a_venv_of_its_dependency_set(host):
+    base = env_of(host)["path"]
+    target = host.run(f"readlink {base}/current/venv").stdout.strip()
+    assert re.fullmatch(r"\.\./\.\./venvs/[0-9a-f]{16}", target), target
+    assert host.file(f"{base}/venvs/{target.rsplit('/', 1)[1]}/.complete").exists
 
 
 def test_one_run_names_the_release_once_for_every_host(host):
@@ -29,12 +43,6 @@ def test_one_run_names_the_release_once_for_every_host(host):
     first = {env: host.file(f"{ENVS[env]['path']}/revisions.log").content_string.splitlines()[0].split("\t")[2]
              for env in ENVS}
     assert first["prod"] == first["test"]
-
-
-def test_revision_is_the_environments_commit(host):
-    want = refs()[env_of(host)["default_ref"]]
-    assert host.file(env_of(host)["path"] + "/current/REVISION").content_string == want + "\n"
-    assert not host.file(env_of(host)["path"] + "/current/.deploy-unfinished").exists
 
 
 def test_revisions_log_records_the_deploy(host):
@@ -62,19 +70,21 @@ def test_secrets_file_is_private_and_templated(host):
     assert f"molecule {env_name(host)}" in secrets.content_string
 
 
-def test_unit_is_active_and_enabled_under_the_user_manager(host):
-    unit = env_of(host)["unit"]
-    assert host.file(f"{HOME}/.config/systemd/user/{unit}").exists
-    assert host.run(f"systemctl --user is-active {unit}").stdout.strip() == "active"
-    assert host.run(f"systemctl --user is-enabled {unit}").stdout.strip() == "enabled"
-    env = host.run(f"systemctl --user show -p Environment {unit}").stdout
-    assert "HKNWEB_MODE=prod" in env
+def test_socket_and_service_units_are_active_and_enabled(host):
+    unit, socket = env_of(host)["unit"], env_of(host)["socket"]
+    for name in (unit, socket):
+        assert host.file(f"{HOME}/.config/systemd/user/{name}").exists
+        assert host.run(f"systemctl --user is-active {name}").stdout.strip() == "active", name
+        assert host.run(f"systemctl --user is-enabled {name}").stdout.strip() == "enabled", name
+    assert "HKNWEB_MODE=prod" in host.run(f"systemctl --user show -p Environment {unit}").stdout
+    assert socket in host.run(f"systemctl --user show -p Requires {unit}").stdout
+    # systemd holds the listening socket, so restarting the service never closes it.
+    listen = host.run(f"systemctl --user show -p Listen {socket}").stdout
+    assert (env_of(host)["bind"].get("unix") or env_of(host)["bind"].get("tcp")) in listen
 
 
 def test_gunicorn_runs_the_current_release(host):
-    # The main pid's working directory is the release current pointed to at start.
-    pid = host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout.strip()
-    cwd = host.run(f"readlink /proc/{pid}/cwd").stdout.strip()
+    cwd = host.run(f"readlink /proc/{main_pid(host)}/cwd").stdout.strip()
     assert cwd == env_of(host)["path"] + "/releases/" + current_release(host)
 
 
@@ -88,6 +98,7 @@ def test_each_environment_serves_its_own_commit(host):
 def test_prod_listens_on_the_ocf_socket(host):
     if env_name(host) == "prod":
         assert host.socket(f"unix:///srv/apps/{USER}/{USER}.sock").is_listening
+        assert host.file(f"/srv/apps/{USER}/{USER}.sock").mode == 0o666  # the web front end connects
     else:
         assert host.socket("tcp://127.0.0.1:8001").is_listening
 
@@ -96,37 +107,75 @@ def test_unknown_ref_fails_clearly_and_changes_nothing(host):
     before = state(host)
     done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=no-such-branch")
     assert done.returncode != 0
-    assert "The ref 'no-such-branch'" in done.output
-    assert "file:///srv/git/sample-app.git" in done.output
+    out = flat(done.output)
+    assert "the ref 'no-such-branch' is not a branch, tag or commit" in out
+    assert "Live now: " + current_release(host) in out and "Next: " in out
     assert state(host) == before
     assert not host.file(env_of(host)["path"] + "/deploy.lock").exists, "a failed run gives the lock back"
 
 
-def test_a_held_lock_stops_the_deploy_and_names_its_holder(host):
+def test_a_token_in_the_repository_url_is_never_printed(host):
     base = env_of(host)["path"]
-    host.run(f"mkdir {base}/deploy.lock && echo 'holder=alice purpose=deploy epoch=1' > {base}/deploy.lock/holder")
+    before = state(host)
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-vvv",
+                    "-e", "deploy_repo_url=https://hkn:TOKEN-s3cr3t@127.0.0.1:9/hknweb.git")
+    assert done.returncode != 0
+    assert "TOKEN-s3cr3t" not in done.output, "the token was printed"
+    assert "https://***@127.0.0.1:9/hknweb.git" in flat(done.output)
+    assert state(host) == before
+    # The mirror (its config may hold the URL) is readable by the deploy user only.
+    assert host.file(f"{base}/repo").mode == 0o700
+    # The next deploy points the mirror back at the configured URL.
+    assert playbook("deploy.yml", host.backend.get_hostname()).returncode == 0
+    assert "TOKEN" not in host.file(f"{base}/repo/config").content_string
+
+
+def test_a_ref_under_another_name_is_refused(host):
+    before = state(host)
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "branch=r1")
+    assert done.returncode != 0
+    assert "say -e revision=<branch|tag|sha>" in flat(done.output)
+    assert state(host) == before
+
+
+def test_a_held_lock_stops_the_deploy_and_names_holder_and_true_age(host):
+    base = env_of(host)["path"]
+    stale = '{"holder": "alice", "purpose": "deploy r9", "epoch": %d}' % (int(host.run("date +%s").stdout) - 7200)
+    host.run(f"mkdir {base}/deploy.lock && echo '{stale}' > {base}/deploy.lock/holder")
     before = state(host)
     done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r1")
     assert done.returncode != 0
-    assert "holder=alice" in done.output and "deploy_break_lock=true" in done.output
+    out = flat(done.output)
+    assert "alice, for deploy r9, taken 2 h 0 min ago" in out, out[-2000:]
+    assert "deploy_break_lock=true" in out and "stage 'lock'" in out
     assert state(host) == before
-    assert host.file(f"{base}/deploy.lock/holder").content_string.startswith("holder=alice"), "never broken silently"
-    # Told to, the deploy breaks the stale lock, deploys (nothing new here) and gives its own lock back.
+    assert "alice" in host.file(f"{base}/deploy.lock/holder").content_string, "never broken silently"
+    # Told to, the deploy breaks the stale lock (and says whose), deploys nothing new, gives its own back.
     done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "deploy_break_lock=true")
     assert done.returncode == 0, done.output[-3000:]
+    assert "broke the lock of alice (deploy r9" in flat(done.output)
     assert not host.file(f"{base}/deploy.lock").exists
 
 
 def test_bad_input_is_refused_before_any_change(host):
     before = state(host)
-    for extra, words in [("deploy_keep_releases=0", "deploy_keep_releases is 0"),
-                         ("deploy_bind=nowhere", "deploy_bind 'nowhere'"),
-                         ("deploy_python=python9.9", "deploy_python 'python9.9'")]:
+    for extra, words in [("deploy_keep_releases=0", "deploy_keep_releases: is 0"),
+                         ("app_service_bind=nowhere", "app_service_bind: 'nowhere' must be"),
+                         ("app_python_interpreter=python9.9", "app_python_interpreter 'python9.9' does not run"),
+                         ('{"app_service_environment": {"A": "x\\nExecStartPre=/bin/touch /tmp/pwned"}}',
+                          "app_service_environment: names must be"),
+                         ('{"deploy_path": "~/hknweb/prod\\n"}', "deploy_path: '"),
+                         ('{"app_service_name": "hknweb.service\\n"}', "app_service_name: '"),
+                         ('{"deploy_shared_dirs": ["."]}', "deploy_shared_dirs entry '.' contains . or .."),
+                         ('{"deploy_shared_dirs": ["media", "media/x"]}', "'media/x' lies inside 'media'"),
+                         ('{"deploy_shared_files": ["/etc/passwd"]}', "is absolute")]:
         done = playbook("deploy.yml", host.backend.get_hostname(), "-e", extra)
         assert done.returncode != 0, extra
-        assert words in done.output, done.output[-2000:]
-        assert "Nothing was changed" in done.output
+        out = flat(done.output)
+        assert words in out, (extra, out[-2000:])
+        assert "Nothing was changed" in out, extra
     assert state(host) == before
+    assert not host.file("/tmp/pwned").exists
 
 
 def test_missing_linger_is_reported_before_any_change(host):
@@ -137,34 +186,37 @@ def test_missing_linger_is_reported_before_any_change(host):
     finally:
         as_root("mv", "/root/linger-saved", f"/var/lib/systemd/linger/{USER}")
     assert done.returncode != 0
-    assert f"loginctl enable-linger {USER}" in done.output
+    assert f"sudo loginctl enable-linger {USER}" in flat(done.output)
     assert state(host) == before
 
 
-def test_check_mode_reports_and_changes_nothing(host):
+def test_check_mode_says_what_a_real_run_would_do_and_changes_nothing(host):
     before = state(host)
     done = playbook("deploy.yml", host.backend.get_hostname(), "--check", "--diff", "-e", "revision=r1")
     assert done.returncode == 0, done.output[-3000:]
-    assert f"r1 is {refs()['r1']}" in done.output
-    assert "check mode: nothing is built" in done.output
+    out = flat(done.output)
+    assert f'deploy {refs()["r1"][:12]} "Sample app (VERSION r1)" as a new release' in out, out[-3000:]
+    assert "Check mode (nothing changed): would deploy" in out
+    assert "goes live" in out  # the switch and the restart it would do
     assert state(host) == before
 
 
-def test_check_mode_on_a_new_environment_builds_nothing(host):
-    # First contact with an empty deploy path: a dry run says what it would do and builds nothing.
+def test_check_mode_on_a_new_environment_writes_nothing(host):
+    # First contact with an empty deploy path: a dry run says what it would do and writes NOTHING.
+    listing = f"find {HOME} /srv/apps -xdev -newer /etc/hostname 2>/dev/null | sort"
+    before = host.run(listing).stdout
     fresh = f"{HOME}/fresh-{env_name(host)}"
     done = playbook("deploy.yml", host.backend.get_hostname(), "--check", "-e", f"deploy_path={fresh}",
-                    "-e", f"deploy_service_name=fresh-{env_name(host)}.service", "-e", "deploy_bind=127.0.0.1:8099")
+                    "-e", f"app_service_name=fresh-{env_name(host)}.service", "-e", "app_service_bind=127.0.0.1:8099")
     assert done.returncode == 0, done.output[-3000:]
-    assert "would restart" in done.output
-    assert not host.file(f"{fresh}/releases").exists
-    assert not host.file(f"{fresh}/current").exists
-    assert not host.file(f"{HOME}/.config/systemd/user/fresh-{env_name(host)}.service").exists
+    assert "as a new release" in flat(done.output)
+    assert host.run(listing).stdout == before
 
 
-def test_second_commit_moves_current_and_keeps_the_previous_release(host):
+def test_second_commit_moves_current_reuses_the_venv_in_four_round_trips(host):
     name = host.backend.get_hostname()
     first = current_release(host)
+    venv = host.run(f"readlink {env_of(host)['path']}/current/venv").stdout
     # Watch `current` through the whole deploy: it must never be missing (atomic rename, no ln -sfn gap).
     watch = f"/tmp/watch-{env_name(host)}"
     host.run(f"rm -f {watch}.*; nohup sh -c 'touch {watch}.run; while [ -e {watch}.run ]; do "
@@ -173,21 +225,59 @@ def test_second_commit_moves_current_and_keeps_the_previous_release(host):
     done = playbook("deploy.yml", name, "-e", "revision=r2")
     host.run(f"rm -f {watch}.run")
     assert done.returncode == 0, done.output[-3000:]
-    assert recap(done, name)["failed"] == 0
     assert not host.file(f"{watch}.log").exists, "current was missing during the switch"
     second = current_release(host)
-    # The restarted gunicorn runs the new release (the run script cds through the link).
-    pid = host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout.strip()
-    assert host.run(f"readlink /proc/{pid}/cwd").stdout.strip().endswith("/releases/" + second)
-    assert second != first
-    assert release_names(host) == sorted([first, second])
+    assert host.run(f"readlink /proc/{main_pid(host)}/cwd").stdout.strip().endswith("/releases/" + second)
+    assert second != first and release_names(host) == sorted([first, second])
     assert health(host)["revision"] == refs()["r2"]
-    # Same commit again: no new release and no restart.
-    pid = host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout
+    # Same requirements: the same venv, and no installer ran.
+    assert host.run(f"readlink {env_of(host)['path']}/current/venv").stdout == venv
+    assert "no installer runs" in flat(done.output)
+    # Round trips (budget: code-only deploy <= 10): begin, build, django, activate.
+    assert done.calls == {name: 4}, done.calls
+    summary, = done.summaries
+    assert summary["release"] == second and summary["previous"] == first and summary["result"] == "ok"
+    assert summary["commit"] == refs()["r2"] and summary["subject"] == "Release r2 (VERSION r2)"
+    assert summary["ref"] == "r2" and summary["deployer"] and summary["seconds"] > 0
+    assert summary["health"].startswith("GET /health answered 200 from " + second)
+    assert summary["environment"] == env_name(host) and summary["served_at"]
+
+
+def test_a_no_op_deploy_restarts_nothing_in_two_round_trips(host):
+    name = host.backend.get_hostname()
+    pid, releases = main_pid(host), release_names(host)
     again = playbook("deploy.yml", name, "-e", "revision=r2")
+    assert again.returncode == 0, again.output[-3000:]
     assert recap(again, name)["changed"] == 0, again.output[-3000:]
-    assert release_names(host) == sorted([first, second])
-    assert host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout == pid
+    assert release_names(host) == releases and main_pid(host) == pid
+    assert again.calls == {name: 2}, again.calls  # budget: no-op deploy <= 5
+    assert "no new release: that commit was live already" in again.output
+
+
+def test_a_rotated_secret_is_written_and_restarts_the_service(host):
+    name = host.backend.get_hostname()
+    pid, releases = main_pid(host), release_names(host)
+    secret = 'SECRET_KEY = "rotated"\nSECRETS_LABEL = "rotated"\n'
+    done = playbook("deploy.yml", name, "-e", "revision=r2", "-e", json.dumps(
+        {"deploy_shared_templates": [{"path": "hknweb/settings/secrets.py", "content": secret, "mode": "0600"}]}))
+    assert done.returncode == 0, done.output[-3000:]
+    assert "shared files rewritten: hknweb/settings/secrets.py" in flat(done.output)
+    assert "rotated" not in done.output, "the content is never shown"
+    assert host.file(env_of(host)["path"] + "/shared/hknweb/settings/secrets.py").content_string == secret
+    assert main_pid(host) != pid and release_names(host) == releases
+    assert "rotated" in http(host, "/").stdout
+
+
+def test_rollback_takes_two_round_trips_and_puts_the_first_release_back(host):
+    name = host.backend.get_hostname()
+    first, second = release_names(host)
+    done = playbook("rollback.yml", name)
+    assert done.returncode == 0, done.output[-3000:]
+    assert current_release(host) == first and health(host)["revision"] == refs()[env_of(host)["default_ref"]]
+    assert done.calls == {name: 2}, done.calls  # budget: rollback <= 4
+    summary, = done.summaries
+    assert (summary["action"], summary["release"], summary["previous"], summary["marked_bad"]) == (
+        "rollback", first, second, second)
 
 
 def test_both_environments_still_serve_after_each_others_deploys(host):

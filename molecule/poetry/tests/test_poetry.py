@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, http, playbook, refs,
+from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, http, playbook, refs,
                         release_names, state)
 
 SCENARIO = Path(__file__).resolve().parents[1]
@@ -29,14 +29,9 @@ def vault_plaintext(env):
     class Loader(yaml.SafeLoader):
         pass
     Loader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node))
-    data = yaml.load((SCENARIO / "host_vars" / f"hknweb-{env}.yml").read_text(), Loader=Loader)
+    data = yaml.load((SCENARIO / "host_vars" / f"hknweb-{env}" / "20-poetry.yml").read_text(), Loader=Loader)
     secret = VaultSecret((SCENARIO / "vault-password.TEST-ONLY.txt").read_bytes().strip())
     return VaultLib([("default", secret)]).decrypt(data["vault_hknweb_secrets_py"]).decode()
-
-
-def flat(output):
-    """Ansible's output with YAML quoting and line folding undone, for matching messages."""
-    return " ".join(output.replace('\\"', '"').split())
 
 
 def refused(host, *extra):
@@ -75,10 +70,13 @@ def test_poetry_is_the_deploys_own_pinned_copy(host):
     tools = env_of(host)["path"] + "/tools"
     assert host.run("bash -lc 'command -v poetry'").rc != 0  # nothing on the host to borrow
     if STRATEGY[env_name(host)] == "poetry":
-        out = host.run(f"{tools}/poetry-2.5.1/bin/poetry --version")
-        assert out.stdout.strip() == "Poetry (version 2.5.1)", out.stderr
-        plugins = host.run(f"{tools}/poetry-2.5.1/bin/python -m pip list --format=json").stdout
-        assert {"name": "poetry-plugin-pypi-mirror", "version": "0.6.5"} in json.loads(plugins)
+        out = host.run(f"{tools}/poetry-2.2.1/bin/poetry --version")
+        assert out.stdout.strip() == "Poetry (version 2.2.1)", out.stderr
+        installed = {p["name"]: p["version"]
+                     for p in json.loads(host.run(f"{tools}/poetry-2.2.1/bin/python -m pip list --format=json").stdout)}
+        assert installed["poetry-plugin-pypi-mirror"] == "0.6.5"
+        # Poetry's own dependencies are held by the project's constraints (virtualenv < 21).
+        assert int(installed["virtualenv"].split(".")[0]) < 21
     else:
         assert not host.file(tools).exists
 
@@ -105,7 +103,7 @@ def test_environment_reaches_the_service_and_migrate(host):
 def test_secrets_file_comes_from_the_vault_variable(host):
     plaintext = vault_plaintext(env_name(host))
     assert "SECRET_KEY" in plaintext
-    assert "SECRET_KEY" not in (SCENARIO / "host_vars" / f"hknweb-{env_name(host)}.yml").read_text()
+    assert "SECRET_KEY" not in (SCENARIO / "host_vars" / f"hknweb-{env_name(host)}" / "20-poetry.yml").read_text()
     base = env_of(host)["path"]
     secrets = host.file(f"{base}/shared/hknweb/settings/secrets.py")
     assert secrets.mode == 0o600 and secrets.user == USER
@@ -116,7 +114,7 @@ def test_secrets_file_comes_from_the_vault_variable(host):
 
 
 def test_static_link_follows_current(host):
-    # Only prod sets deploy_static_link; test (same account) leaves the link to prod's current.
+    # Only prod sets app_static_link; test (same account) leaves the link to prod's current.
     public = host.file(f"{HOME}/public_html/static")
     assert public.is_symlink
     assert host.run(f"readlink {HOME}/public_html/static").stdout.strip() == f"{HOME}/hknweb/prod/current/staticfiles"
@@ -135,40 +133,40 @@ def test_check_mode_reports_interpreter_and_strategy(host):
     before = state(host)
     done = playbook("deploy.yml", host.backend.get_hostname(), "--check", "-e", "revision=r1")
     assert done.returncode == 0, done.output[-3000:]
-    reason = "poetry.lock is in the commit" if env_name(host) == "prod" else "deploy_install_strategy is pip"
+    reason = "poetry.lock is in the commit" if env_name(host) == "prod" else "app_python_install_strategy is pip"
     output = flat(done.output)
     assert f"install with {STRATEGY[env_name(host)]} ({reason})" in output
-    assert re.search(r"Python 3\.11\.\d+ \(/usr/bin/python3[.0-9]*\); \^3\.11;", output), output[-3000:]
+    assert re.search(r'Python 3\.11\.\d+ \(/usr/bin/python3[.0-9]*\); tool.poetry.dependencies.python = "\^3\.11"',
+                     output), output[-3000:]
     assert state(host) == before
 
 
 def test_requirements_all_excluded_by_markers_fail_and_change_nothing(host):
     # hknweb's exported requirements.txt: every line says python_version >= "3.9" and < "3.10".
-    output = refused(host, "-e", "revision=markers-exclude-all", "-e", "deploy_install_strategy=pip")
-    assert "Every line of requirements.txt (4 requirements) is excluded by its environment marker" in output
+    output = refused(host, "-e", "revision=markers-exclude-all", "-e", "app_python_install_strategy=pip")
+    assert "every line of requirements.txt (4 requirements) is excluded by its environment marker" in output
     assert "for Python 3.11.2" in output and "pip would install nothing" in output
     assert 'python_version >= "3.9" and python_version < "3.10"' in output
 
 
 def test_missing_interpreter_fails_clearly_and_changes_nothing(host):
-    # A path on prod, a name on test: the forms deploy_python takes.
+    # A path on prod, a name on test: the forms app_python_interpreter takes.
     python = "/opt/python3.9/bin/python3" if env_name(host) == "prod" else "python3.9"
-    output = refused(host, "-e", f"deploy_python={python}")
-    assert f"deploy_python '{python}' cannot create a venv" in output
-    assert "Set deploy_python to an installed interpreter" in output
+    output = refused(host, "-e", f"app_python_interpreter={python}")
+    assert f"app_python_interpreter '{python}' does not run on the host" in output
+    assert "Set it to an installed Python" in output
 
 
 def test_interpreter_outside_the_declared_range_fails_and_changes_nothing(host):
     output = refused(host, "-e", "revision=python39-only")
-    sha = refs()["python39-only"][:12]
-    assert (f"deploy_python '{PYTHON[env_name(host)]}' is Python 3.11.2, outside the range commit {sha} declares:"
-            in output)
+    assert (f"app_python_interpreter '{PYTHON[env_name(host)]}' is Python 3.11.2, outside the range the commit "
+            'declares: tool.poetry.dependencies.python = "~3.9"' in output)
     assert 'tool.poetry.dependencies.python = "~3.9" (PEP 440: >=3.9,<3.10)' in output
 
 
 def test_poetry_without_a_lock_file_is_refused(host):
-    output = refused(host, "-e", "revision=no-poetry-lock", "-e", "deploy_install_strategy=poetry")
-    assert f"commit {refs()['no-poetry-lock'][:12]} has no poetry.lock" in output
+    output = refused(host, "-e", "revision=no-poetry-lock", "-e", "app_python_install_strategy=poetry")
+    assert "app_python_install_strategy is poetry, but the commit has no poetry.lock" in output
 
 
 def test_detection_picks_pip_without_a_lock_file(host):
@@ -178,7 +176,7 @@ def test_detection_picks_pip_without_a_lock_file(host):
     done = playbook("deploy.yml", name, "-e", "revision=no-poetry-lock")
     assert done.returncode == 0, done.output[-3000:]
     reason = ("the commit has no poetry.lock (so pip and requirements.txt)" if env_name(host) == "prod"
-              else "deploy_install_strategy is pip")
+              else "app_python_install_strategy is pip")
     assert f"install with pip ({reason})" in flat(done.output)
     assert current_release(host) != first and release_names(host) == sorted([first, current_release(host)])
     values = page_values(host)

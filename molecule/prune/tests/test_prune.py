@@ -2,11 +2,14 @@
 and an unfinished release planted in releases/. Tests run in file order."""
 import pytest
 
-from deploytest import as_root, current_release, env_name, env_of, health, playbook, recap, refs, release_names
+from deploytest import current_release, env_name, env_of, flat, health, playbook, recap, refs, release_names
 
 PLANTED_FILES = ["notes.txt", "20200101T000000Z-copy", "backup"]
 PLANTED_LINK = "20200102T000000Z"          # release-shaped name, but a symlink out of releases/
-UNFINISHED = "20200103T000000Z"            # an old deploy that died half-way
+UNFINISHED = "20200103T000000Z"            # an old deploy that died half-way (older marker)
+EMPTY = "20200104T000000Z"                 # a deploy that died at mkdir (a full disk): no record at all
+LEGACY = "20200105T000000Z"                # a complete release of the layout before completion records
+DEPLOYED = []                              # release names in deploy order, filled as the tests go
 
 
 def prod_only(host):
@@ -23,8 +26,22 @@ def test_plant_entries_that_are_not_releases(host):
     d = releases_dir(host)
     cmd = (f"set -e; cd {d}; echo keep > notes.txt; mkdir -p 20200101T000000Z-copy backup; "
            f"echo keep > backup/file; mkdir -p ~/outside; echo precious > ~/outside/data; "
-           f"ln -s ~/outside {PLANTED_LINK}; mkdir {UNFINISHED}; touch {UNFINISHED}/.deploy-unfinished")
+           f"ln -s ~/outside {PLANTED_LINK}; mkdir {UNFINISHED}; touch {UNFINISHED}/.deploy-unfinished; "
+           f"mkdir {EMPTY}; mkdir -p {LEGACY}/venv/bin; touch {LEGACY}/venv/bin/python; echo abc > {LEGACY}/REVISION")
     assert host.run(cmd).rc == 0
+    DEPLOYED.append(current_release(host))  # converge deployed master (r8)
+
+
+def test_incomplete_releases_are_never_a_rollback_target(host):
+    prod_only(host)
+    done = playbook("releases.yml", "hknweb-prod")
+    lines = {line.split()[1]: line for line in done.stdout.splitlines() if line.strip().startswith("- 20")}
+    assert "unfinished" in lines[UNFINISHED] and "unfinished" in lines[EMPTY]
+    assert "good" in lines[LEGACY]
+    # The only older complete release is the legacy one: a rollback target is named, never the empty one.
+    assert "<-back" in lines[LEGACY] and "<-back" not in lines[EMPTY]
+    refused = playbook("rollback.yml", "hknweb-prod", "-e", f"release={EMPTY}")
+    assert refused.returncode != 0 and f"release {EMPTY} is unfinished" in flat(refused.output)
 
 
 def test_check_mode_reports_what_would_go_and_removes_nothing(host):
@@ -32,7 +49,8 @@ def test_check_mode_reports_what_would_go_and_removes_nothing(host):
     before = release_names(host)
     done = playbook("deploy.yml", "hknweb-prod", "--check", "--diff")
     assert done.returncode == 0, done.output[-3000:]
-    assert UNFINISHED in done.output           # listed as to be removed
+    pruned = flat(done.output).split("pruned: ")[1]
+    assert UNFINISHED in pruned and EMPTY in pruned  # listed as to be removed
     assert release_names(host) == before
 
 
@@ -42,12 +60,12 @@ def test_eight_deploys_keep_five_good_releases(host):
     for ref in ("r1", "r2", "r3", "r4", "r5", "r6", "r7"):
         done = playbook("deploy.yml", "hknweb-prod", "-e", f"revision={ref}")
         assert done.returncode == 0, done.output[-3000:]
+        DEPLOYED.append(current_release(host))
     assert health(host)["revision"] == refs()["r7"]
-    names = [n for n in release_names(host) if n[:2] == "20" and len(n) == 16]
-    releases = [n for n in names if n not in (PLANTED_LINK, UNFINISHED)]
-    assert len(releases) == 5, names
-    assert current_release(host) == releases[-1]
-    assert UNFINISHED not in names, "unfinished releases go first"
+    names = [n for n in release_names(host) if len(n) == 16 and n != PLANTED_LINK]
+    assert names == DEPLOYED[-5:], "the five newest good releases, by name; incomplete and legacy ones went first"
+    # One dependency set, one venv; nothing else is left under venvs/.
+    assert len(host.run(f"ls {env_of(host)['path']}/venvs").stdout.split()) == 1
 
 
 def test_live_release_and_rollback_target_survive_any_keep(host):
@@ -58,7 +76,9 @@ def test_live_release_and_rollback_target_survive_any_keep(host):
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r7", "-e", "deploy_keep_releases=1")
     assert done.returncode == 0, done.output[-3000:]
     left = [n for n in release_names(host) if len(n) == 16 and n != PLANTED_LINK]
-    assert left == [target, live]
+    assert left == [target, live] == DEPLOYED[-2:]
+    summary, = done.summaries
+    assert summary["pruned"] == DEPLOYED[-5:-2], "a run that makes no release still names what it pruned"
 
 
 def test_entries_that_are_not_releases_survive(host):
@@ -82,9 +102,10 @@ def test_pruning_again_changes_nothing(host):
 def test_bad_keep_is_refused_before_any_change(host):
     prod_only(host)
     before = release_names(host)
-    for bad in ("0", "-3", "lots"):
+    for bad, words in (("0", "deploy_keep_releases: is 0; keep at least 1 release"),
+                       ("-3", "deploy_keep_releases: is -3; keep at least 1 release"),
+                       ("lots", "argument 'deploy_keep_releases' is of type")):
         done = playbook("deploy.yml", "hknweb-prod", "-e", f"deploy_keep_releases={bad}")
         assert done.returncode != 0
-        assert "deploy_keep_releases" in done.output, done.output[-2000:]
+        assert words in flat(done.output), flat(done.output)[-2000:]
     assert release_names(host) == before
-    assert as_root("true").returncode == 0

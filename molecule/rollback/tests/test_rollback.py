@@ -2,7 +2,8 @@
 The test alias keeps its single release for the refusal case. Tests run in file order."""
 import pytest
 
-from deploytest import current_release, env_name, env_of, health, playbook, recap, refs, release_names, state
+from deploytest import (current_release, env_name, env_of, flat, health, main_pid, playbook, recap, refs,
+                        release_names, state)
 
 # Release names by the ref they were deployed from, filled as the tests go.
 DEPLOYED = {}
@@ -24,7 +25,9 @@ def test_single_release_rollback_is_refused_and_changes_nothing(host):
     before = state(host)
     done = playbook("rollback.yml", "hknweb-test")
     assert done.returncode != 0
-    assert "no good release older than the live release" in done.output, done.output[-2000:]
+    out = flat(done.output)
+    assert "no good release older than the live release" in out, out[-2000:]
+    assert "Live now: " + current_release(host) in out and "Next: " in out
     assert state(host) == before
 
 
@@ -61,20 +64,25 @@ def test_second_rollback_goes_one_further_back_not_forth(host):
 
 def test_rollback_to_the_live_release_changes_nothing(host):
     prod_only(host)
+    pid = main_pid(host)
     done = playbook("rollback.yml", "hknweb-prod", "-e", f"release={DEPLOYED['r1']}")
     assert done.returncode == 0, done.output[-3000:]
     assert recap(done, "hknweb-prod")["changed"] == 0
-    assert current_release(host) == DEPLOYED["r1"]
+    assert current_release(host) == DEPLOYED["r1"] and main_pid(host) == pid
 
 
-def test_rollback_by_name_brings_c_back_and_clears_its_mark(host):
+def test_rollback_forward_by_name_brings_c_back_and_keeps_what_it_leaves_good(host):
     prod_only(host)
     done = playbook("rollback.yml", "hknweb-prod", "-e", f"release={DEPLOYED['r3']}")
     assert done.returncode == 0, done.output[-3000:]
     assert current_release(host) == DEPLOYED["r3"]
     assert health(host)["revision"] == refs()["r3"]
     assert ".deploy-bad" not in marks(host, DEPLOYED["r3"])
-    assert ".deploy-bad" in marks(host, DEPLOYED["r1"])
+    # Forward, not back: the release it leaves (r1) is not judged bad, so nothing prunes it for that.
+    assert ".deploy-bad" not in marks(host, DEPLOYED["r1"])
+    summary, = done.summaries
+    assert summary["marked_bad"] is None and summary["previous"] == DEPLOYED["r1"]
+    assert "roll forward from " + DEPLOYED["r1"] in flat(done.output)
 
 
 def test_unknown_release_name_lists_the_available_ones(host):
@@ -88,40 +96,71 @@ def test_unknown_release_name_lists_the_available_ones(host):
     assert state(host) == before
 
 
-def test_release_listing_shows_commit_ref_and_state(host):
+def test_release_listing_has_headers_commit_subject_ref_and_state(host):
     prod_only(host)
     done = playbook("releases.yml", "hknweb-prod")
     assert done.returncode == 0, done.output[-3000:]
+    assert "RELEASE STATE COMMIT REF BY TIME SUBJECT" in " ".join(done.stdout.split())
     lines = {line.split()[1]: line for line in done.stdout.splitlines()
              if line.strip().startswith("- 20")}
-    assert "LIVE" in lines[DEPLOYED["r3"]] and refs()["r3"][:12] in lines[DEPLOYED["r3"]]
-    assert " r3 " in lines[DEPLOYED["r3"]]
-    assert "bad" in lines[DEPLOYED["r1"]] and "bad" in lines[DEPLOYED["r2"]]
+    assert "good LIVE" in lines[DEPLOYED["r3"]] and refs()["r3"][:12] in lines[DEPLOYED["r3"]]
+    assert " r3 " in lines[DEPLOYED["r3"]] and "Release r3 (VERSION r3)" in lines[DEPLOYED["r3"]]
+    assert "good <-back" in lines[DEPLOYED["r1"]] and "bad" in lines[DEPLOYED["r2"]]
 
 
-def test_failed_migration_leaves_the_live_release_serving(host):
+def test_failed_migration_leaves_the_live_release_serving_and_says_why(host):
     prod_only(host)
     live = current_release(host)
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=broken-migration")
     assert done.returncode != 0
-    assert "The live release is unchanged" in done.output
+    out = flat(done.output)
+    assert "stage 'django'" in out and "manage.py migrate --noinput failed" in out
+    assert "RuntimeError: migration 0002_broken fails on purpose" in out  # the cause, not a bare exit code
+    assert f"Live now: {live} ({refs()['r3'][:12]}" in out and "Next: fix the cause" in out
     assert current_release(host) == live
     assert health(host)["revision"] == refs()["r3"]
     newest = release_names(host)[-1]
-    assert newest != live and ".deploy-unfinished" in marks(host, newest)
+    # No completion record: incomplete, never a rollback target, pruned by the next deploy.
+    assert newest != live and ".deploy-complete" not in marks(host, newest)
+
+
+def test_a_broken_import_fails_with_its_cause(host):
+    prod_only(host)
+    live = current_release(host)
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=broken-import")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "ImportError: hknweb.urls is deliberately broken" in out, out[-3000:]
+    assert f"Live now: {live}" in out
+    assert current_release(host) == live and health(host)["revision"] == refs()["r3"]
 
 
 def test_release_that_fails_to_boot_is_reverted_and_marked_bad(host):
     prod_only(host)
     live = current_release(host)
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=broken-import",
-                    "-e", "deploy_django_migrate=false", "-e", "deploy_django_collectstatic=false",
+                    "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false",
                     "-e", "deploy_healthcheck_timeout=10")
     assert done.returncode != 0
-    assert f"{live} is live again" in done.output, done.output[-3000:]
+    out = flat(done.output)
+    assert f"{live} is live again" in out, out[-3000:]
+    assert "stage 'health check'" in out and "journalctl --user -u hknweb.service" in out
+    assert "ImportError" in out, "the unit's journal (the cause) is in the message"
     assert current_release(host) == live
     assert health(host)["revision"] == refs()["r3"]
     broken = release_names(host)[-1]
-    assert ".deploy-bad" in marks(host, broken)
-    # The revert is on record.
-    assert "revert-of-" + broken in host.file(env_of(host)["path"] + "/revisions.log").content_string
+    assert {".deploy-bad", ".deploy-complete"} <= marks(host, broken)
+    log = host.file(env_of(host)["path"] + "/revisions.log").content_string.splitlines()
+    assert log[-1].split("\t")[1:3] == ["revert", live]
+
+
+def test_a_health_check_refused_by_allowed_hosts_names_the_knob(host):
+    prod_only(host)
+    live = current_release(host)
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r4", "-e", "deploy_healthcheck_host=example.invalid",
+                    "-e", "deploy_healthcheck_timeout=5")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "with Host example.invalid answered 400" in out, out[-3000:]
+    assert "deploy_healthcheck_host" in out and f"{live} is live again" in out
+    assert current_release(host) == live and health(host)["revision"] == refs()["r3"]

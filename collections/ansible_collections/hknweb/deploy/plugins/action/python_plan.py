@@ -23,7 +23,8 @@ class ActionModule(ActionBase):
         settings = {name: args.get(name) for name in SETTINGS}
         settings["strategy"] = settings["strategy"] or ""
         plan = plan_python(args.get("files") or {}, args.get("interpreters") or {}, settings,
-                           args.get("venvs") or [], args.get("variable_prefix") or "")
+                           args.get("venvs") or [], args.get("variable_prefix") or "",
+                           args.get("files_known", True))
         result.update(plan, changed=False)
         if plan["problems"]:
             result["failed"] = True

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.hknweb.deploy.plugins.module_utils.story import begin_story, release_label, releases_table, run_target
+from ansible_collections.hknweb.deploy.plugins.module_utils.story import (begin_story, release_label, releases_table, run_target,
+                                                                          status_lines, lock_line)
 
 
 class FilterModule:
     def filters(self):
         return {"begin_story": begin_story, "release_label": release_label,
                 "releases_table": releases_table,
-                "run_target": run_target}
+                "run_target": run_target, "status_lines": status_lines,
+                "lock_line": lock_line}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -75,3 +76,52 @@ def journal_tail(unit, lines=20):
         return text
     status = systemctl("status", "--no-pager", "-n", str(lines), unit)
     return tail(status.out, lines) or tail(done.err, 3)
+
+
+def http_get(bind, path, host, timeout=5.0):
+    """(status, body excerpt) of GET path over the bind, or (None, why) when it fails."""
+    try:
+        if bind.startswith("unix:"):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address = bind[5:]
+        else:
+            hostname, _, port = bind.rpartition(":")
+            hostname = hostname.strip("[]") or "127.0.0.1"
+            if hostname in ("0.0.0.0", "::"):
+                hostname = "127.0.0.1"
+            conn = socket.socket(socket.AF_INET6 if ":" in hostname else socket.AF_INET, socket.SOCK_STREAM)
+            address = (hostname, int(port))
+        conn.settimeout(timeout)
+        with conn:
+            conn.connect(address)
+            conn.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: hknweb-deploy health check\r\n"
+                          "Connection: close\r\n\r\n" % (path, host)).encode("latin-1"))
+            data = b""
+            while len(data) < 65536:
+                chunk = conn.recv(8192)
+                if not chunk:
+                    break
+                data += chunk
+    except (OSError, ValueError) as error:
+        return None, "%s: %s" % (type(error).__name__, error)
+    head, _, body = data.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    try:
+        status = int(parts[1])
+    except (IndexError, ValueError):
+        return None, "not an HTTP answer: %r" % data[:80]
+    return status, body[:300].decode("utf-8", "replace")
+
+
+def unit_state(unit):
+    done = systemctl("show", unit, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp")
+    props = dict(line.split("=", 1) for line in done.out.splitlines() if "=" in line)
+    return props
+
+
+def process_release(pid):
+    """The real folder a process runs in (gunicorn's master cds through current)."""
+    try:
+        return os.path.realpath(os.readlink("/proc/%d/cwd" % pid))
+    except (OSError, ValueError):
+        return None

@@ -302,7 +302,7 @@ def choose_strategy(requested, has_lock, requirements_file, prefix=""):
     return "pip", "the commit has no poetry.lock (so pip and %s)" % requirements_file
 
 
-def plan_python(files, interpreters, settings, venvs, prefix=""):
+def plan_python(files, interpreters, settings, venvs, prefix="", files_known=True):
     """Decide how a release's venv is made, before anything is built (pure).
 
     `files` and `interpreters` are what deploy_begin read on the host (commit files with their
@@ -314,6 +314,15 @@ def plan_python(files, interpreters, settings, venvs, prefix=""):
     problems = []
     s = settings
     interpreter = interpreters.get(s["interpreter"], {})
+    if not files_known:
+        # A dry run before the first fetch: the commit's files are not on the host yet.
+        plan = dict(strategy=s["strategy"] or "detected at the first real run", python=interpreter.get("version"),
+                    strategy_reason="the commit is not fetched yet (check mode)", requires_python=[],
+                    executable=interpreter.get("executable"), key=None, reused=False, problems=[])
+        if not interpreter.get("found"):
+            plan["problems"].append("%sinterpreter %r does not run on the host (%s)." % (
+                prefix, s["interpreter"], interpreter.get("error") or "not probed"))
+        return plan
     lock = files.get("poetry.lock", {})
     strategy, reason = choose_strategy(s["strategy"], lock.get("exists"), s["requirements_file"], prefix)
     plan = dict(strategy=strategy, strategy_reason=reason, python=interpreter.get("version"),

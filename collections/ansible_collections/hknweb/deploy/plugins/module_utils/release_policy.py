@@ -550,7 +550,7 @@ def read_lock(deploy_path, now=None):
     except (TypeError, ValueError):
         epoch = int(os.lstat(lock).st_mtime)  # the folder's own time when the record is missing
     holder["epoch"] = epoch
-    holder["age_seconds"] = max(0, int((now or time.time()) - epoch))
+    holder["age_seconds"] = max(0, int((time.time() if now is None else now) - epoch))
     holder.setdefault("holder", "unknown")
     holder.setdefault("purpose", "unknown")
     return holder
@@ -585,7 +585,7 @@ def take_lock(deploy_path, holder, purpose, run, break_stale=False, now=None):
             "going, wait for it; if it was interrupted, break the lock: add -e deploy_break_lock=true "
             "(or run lock.yml -e break=true)." % (lock, info.get("holder"), info.get("purpose"),
                                                  describe_age(info.get("age_seconds", 0))), info) from None
-    when = now or time.time()
+    when = time.time() if now is None else now
     record = {"holder": holder, "purpose": purpose, "run": run, "epoch": int(when),
               "since": datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     _write_atomic(os.path.join(lock, LOCK_HOLDER), json.dumps(record, sort_keys=True) + "\n")

@@ -9,6 +9,8 @@ Pure functions over the stages' results (plain dicts), used on the controller by
 
 from __future__ import annotations
 
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import describe_age
+
 
 def short(sha):
     return (sha or "?")[:12]
@@ -156,6 +158,8 @@ def failure_ending(data):
                           if out["release"] else "nothing (no release is live)"),
         "Next: %s" % data.get("next"),
     ]
+    cause = data.get("cause") or ""
+    text[2:2] = ["Hint: %s" % hint["say"] for hint in data.get("hints") or [] if hint.get("match") and hint["match"] in cause]
     return "\n".join(text), out, lines
 
 
@@ -186,3 +190,45 @@ def run_target(inventories, hosts, hostvars, limit):
     if not limit:
         line += ". No -l was given: EVERY environment of this inventory"
     return line
+
+
+def status_lines(info, environment):
+    """status.yml's answer for one environment."""
+    releases = {r["name"]: r for r in info.get("releases") or []}
+    live = releases.get(info.get("live")) or {}
+    lines = ["%s: %s" % (environment, info.get("deploy_path"))]
+    lines.append("live:     %s" % (release_label(live) if live else "nothing (%s)" % (info.get("problem") or "no current")))
+    service = info.get("service") or {}
+    if service:
+        runs = service.get("runs")
+        lines.append("service:  %s (%s) since %s, pid %s, runs %s%s" % (
+            service.get("active"), service.get("sub"), service.get("since") or "-", service.get("pid"), runs or "-",
+            "" if not live or runs == live.get("name") else "  <- NOT the live release: deploy again to restart it"))
+        if service.get("health"):
+            lines.append("health:   %s" % service["health"])
+    target = info.get("rollback_target")
+    lines.append("rollback: %s" % (release_label(releases.get(target)) if target else "no earlier good release"))
+    lock = info.get("lock")
+    lines.append("lock:     %s" % ("free" if not lock else "held by %s for %s, taken %s ago" % (
+        lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)))))
+    if info.get("intent"):
+        intent = info["intent"]
+        lines.append("unfinished switch: %s %s -> %s (a killed run; the next deploy or rollback undoes it)" % (
+            intent.get("op"), intent.get("from"), intent.get("to")))
+    lines.append("revisions.log (last %d):" % len(info.get("log_tail") or []))
+    lines.extend("  " + line.replace("\t", "  ") for line in info.get("log_tail") or [])
+    return lines
+
+
+
+def lock_line(info, environment, breaking=False):
+    """lock.yml's answer: whose lock, for what, since when, and what to do."""
+    lock = info.get("lock")
+    where = "%s/deploy.lock" % info.get("deploy_path")
+    if not lock:
+        return "free: no deploy or rollback holds %s" % where
+    line = "%s is held by %s for %s since %s (%s ago)" % (
+        where, lock.get("holder"), lock.get("purpose"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)))
+    if breaking:
+        return line + "; removing it now, as asked"
+    return line + "; if that run is over: ansible-playbook lock.yml -l %s -e break=true" % environment

@@ -377,10 +377,11 @@ class Begin:
                 os.umask(old)
             self.result["changed"] = True
         else:
+            # Fetch from the URL itself (the mirror's refspec), and record a changed URL only once
+            # that worked: a wrong URL (or a token) given for one run never sticks in repo/config.
+            self.git("-C", self.mirror, "fetch", "--prune", "--quiet", url, "+refs/*:refs/*")
             if self.git("-C", self.mirror, "config", "remote.origin.url", check=False).out.strip() != url:
                 self.git("-C", self.mirror, "remote", "set-url", "origin", url)
-            done = self.git("-C", self.mirror, "fetch", "--prune", "--tags", "--quiet", "origin")
-            del done
         os.chmod(self.mirror, 0o700)  # the URL in repo/config may carry a token
         return True
 
@@ -457,17 +458,31 @@ class Begin:
         self.result["direction"] = "back" if target < live else ("none" if target == live else "forward")
         del release
 
+    def host_checks(self):
+        """What the host must offer before anything is written: lingering and the user manager."""
+        user = self.result["user"]
+        if not os.path.exists("/var/lib/systemd/linger/%s" % user):
+            raise Refusal("lingering is off for %s: the app would stop when you log out and the deploy could "
+                          "not manage it. Ask root to run once: sudo loginctl enable-linger %s (on apphost the "
+                          "OCF does this). Nothing was changed." % (user, user))
+        done = run(["systemctl", "--user", "show-environment"])
+        if not done.ok:
+            raise Refusal("systemctl --user does not reach %s's user manager (%s). It needs lingering and "
+                          "XDG_RUNTIME_DIR=/run/user/%d. Nothing was changed." % (user, tail(done.err, 2), os.getuid()))
+
     # --- the whole stage -----------------------------------------------------------------
 
     def __call__(self):
         mode = self.p["mode"]
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
-            raise Refusal("deploy_path %s exists and is not a folder" % self.path)
+            raise Refusal("deploy_path %s exists and is not a folder. Nothing was changed." % self.path)
         if mode != "status":
             rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"])
+            self.host_checks()
         self.layout()
         self.lock()
         inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
+        self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None
         if inventory.current_kind not in ("absent", "link"):
             raise Refusal(inventory.current_problem + " (nothing was built)")
         inventory = self.recover(inventory)
@@ -527,13 +542,12 @@ def main():
         result = begin()
     except rp.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False)
-    except (Refusal, rp.ReleaseError) as error:
-        # The lock this run took is given back by the play's finish step (it knows the run id).
-        module.fail_json(msg=begin.clean(str(error)), locked=begin.result.get("locked", False),
-                         deploy_path=begin.path, recovered=begin.result.get("recovered"))
-    except OSError as error:
-        module.fail_json(msg=begin.clean("%s: %s" % (type(error).__name__, error)),
-                         locked=begin.result.get("locked", False), deploy_path=begin.path)
+    except (Refusal, rp.ReleaseError, OSError) as error:
+        # The lock this run took is given back by the play's rescue (it knows the run id).
+        text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
+        module.fail_json(msg=begin.clean(text), locked=begin.result.get("locked", False), stage="begin",
+                         deploy_path=begin.path, recovered=begin.result.get("recovered"),
+                         live=begin.result.get("live"))
     module.exit_json(**result)
 
 

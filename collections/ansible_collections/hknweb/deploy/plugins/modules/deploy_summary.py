@@ -74,6 +74,10 @@ options:
   cause:
     description: The failure's cause.
     type: str
+  hints:
+    description: Sentences added to a failure ending when their C(match) text is in the cause (C(match), C(say)).
+    type: list
+    elements: dict
 attributes:
   check_mode:
     support: full

@@ -66,6 +66,10 @@ options:
     type: list
     elements: str
     default: []
+  files_known:
+    description: Whether O(files) could be read (false in check mode before the first fetch - only the interpreter is checked).
+    type: bool
+    default: true
   variable_prefix:
     description: Prefix of the caller's variables, so messages name what the user sets.
     type: str
@@ -89,7 +93,11 @@ EXAMPLES = r"""
     interpreter: python3.9
     strategy: poetry
     poetry_groups: [prod]
-    variable_prefix: app_python_
+    files_known:
+    description: Whether O(files) could be read (false in check mode before the first fetch - only the interpreter is checked).
+    type: bool
+    default: true
+  variable_prefix: app_python_
   register: plan
 """
 

@@ -190,62 +190,13 @@ unlocked:
 """
 
 import os
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import journal_tail, systemctl, tail
-
-
-def http_get(bind, path, host, timeout=5.0):
-    """(status, body excerpt) of GET path over the bind, or (None, why) when it fails."""
-    try:
-        if bind.startswith("unix:"):
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address = bind[5:]
-        else:
-            hostname, _, port = bind.rpartition(":")
-            hostname = hostname.strip("[]") or "127.0.0.1"
-            if hostname in ("0.0.0.0", "::"):
-                hostname = "127.0.0.1"
-            conn = socket.socket(socket.AF_INET6 if ":" in hostname else socket.AF_INET, socket.SOCK_STREAM)
-            address = (hostname, int(port))
-        conn.settimeout(timeout)
-        with conn:
-            conn.connect(address)
-            conn.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: hknweb-deploy health check\r\n"
-                          "Connection: close\r\n\r\n" % (path, host)).encode("latin-1"))
-            data = b""
-            while len(data) < 65536:
-                chunk = conn.recv(8192)
-                if not chunk:
-                    break
-                data += chunk
-    except (OSError, ValueError) as error:
-        return None, "%s: %s" % (type(error).__name__, error)
-    head, _, body = data.partition(b"\r\n\r\n")
-    parts = head.split(b" ", 2)
-    try:
-        status = int(parts[1])
-    except (IndexError, ValueError):
-        return None, "not an HTTP answer: %r" % data[:80]
-    return status, body[:300].decode("utf-8", "replace")
-
-
-def unit_state(unit):
-    done = systemctl("show", unit, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp")
-    props = dict(line.split("=", 1) for line in done.out.splitlines() if "=" in line)
-    return props
-
-
-def process_release(pid):
-    """The real folder a process runs in (gunicorn's master cds through current)."""
-    try:
-        return os.path.realpath(os.readlink("/proc/%d/cwd" % pid))
-    except (OSError, ValueError):
-        return None
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import (http_get, journal_tail, process_release,
+                                                                         systemctl, tail, unit_state)
 
 
 class Activate:
@@ -353,6 +304,12 @@ class Activate:
             state = unit_state(self.p["service"])
             pid = int(state.get("MainPID") or 0)
             running = process_release(pid) if pid else None
+            if state.get("SubState") in ("auto-restart", "failed", "dead") or state.get("ActiveState") == "failed":
+                # It started and died (a worker failed to boot): waiting longer only makes the
+                # queued requests wait, so put the previous release back now.
+                return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=None, pid=pid,
+                            detail="the service exited after it started (%s/%s)" % (
+                                state.get("ActiveState"), state.get("SubState")))
             if state.get("ActiveState") != "active" or not pid:
                 detail = "the unit is %s (%s)" % (state.get("ActiveState"), state.get("SubState"))
             elif running != expected:
@@ -409,7 +366,7 @@ class Activate:
         self.result["unlocked"] = rp.give_lock(self.path, self.p["run"])
 
     def prune(self):
-        if not self.p["prune"]:
+        if not self.p["prune"] or not os.path.isdir(self.path):
             return
         _, removed, venvs, _ = rp.prune(self.path, self.p["keep"], self.check)
         self.result["removed"], self.result["removed_venvs"] = removed, venvs
@@ -425,9 +382,15 @@ class Activate:
         self.module.fail_json(msg=msg, **result)
 
     def __call__(self):
+        mode, target = self.p["mode"], self.p["release"]
+        if self.check and not os.path.isdir(self.path):
+            # A dry run before the first deploy: say what would happen, touch nothing.
+            self.result.update(previous=None, live=target, switched=bool(target), changed=True,
+                               files_changed=[f["path"] for f in self.p["files"]],
+                               restart_reasons=["first deploy: %s would be created and started" % self.p["service"]])
+            return self.result
         inventory = rp.scan(self.path)
         live = inventory.require_live()
-        mode, target = self.p["mode"], self.p["release"]
         self.result["previous"] = live
         self.result["live"] = live
         service_files = [f["path"] for f in self.p["files"]]
@@ -449,7 +412,7 @@ class Activate:
             return self.finish_ensure(health, live)
 
         release = inventory.get(target)
-        if release is None:
+        if release is None and not (self.check and mode == "deploy"):
             self.fail("%s is not a release in %s" % (target, self.path))
         self.result["switched"] = True
         self.result["changed"] = True

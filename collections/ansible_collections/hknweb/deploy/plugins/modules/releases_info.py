@@ -24,6 +24,22 @@ options:
     description: The deploy path; a leading C(~) is the user's home.
     type: str
     required: true
+  service:
+    description: The user unit to report on (state, since when, the release its process runs); empty - none.
+    type: str
+    default: ""
+  bind:
+    description: With O(health_path), where to ask the app whether it answers now.
+    type: str
+    default: ""
+  health_path:
+    description: Path to GET through O(bind) (read only); empty - no request.
+    type: str
+    default: ""
+  health_host:
+    description: Host header of that request.
+    type: str
+    default: localhost
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -75,6 +91,10 @@ problem:
   description: Why C(current) does not name a release, or V(null).
   returned: always
   type: str
+service:
+  description: With O(service) - active, sub, since, pid, runs (the release its process runs), health.
+  returned: when O(service) is given
+  type: dict
 """
 
 import os
@@ -82,13 +102,34 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import http_get, process_release, unit_state
+
+
+def service_state(params):
+    """The unit as systemd sees it now, which release its process runs, and (optionally) health."""
+    state = unit_state(params["service"])
+    pid = int(state.get("MainPID") or 0)
+    runs = process_release(pid) if pid else None
+    found = dict(active=state.get("ActiveState"), sub=state.get("SubState"), pid=pid,
+                 since=state.get("ActiveEnterTimestamp"), runs=os.path.basename(runs) if runs else None)
+    if params["health_path"] and params["bind"]:
+        status, answer = http_get(params["bind"], params["health_path"], params["health_host"])
+        found["health"] = "GET %s answered %s" % (params["health_path"], status) if status else answer
+    return found
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(path=dict(type="str", required=True)), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(
+        path=dict(type="str", required=True),
+        service=dict(type="str", default=""),
+        bind=dict(type="str", default=""),
+        health_path=dict(type="str", default=""),
+        health_host=dict(type="str", default="localhost"),
+    ), supports_check_mode=True)
     path = os.path.abspath(os.path.expanduser(module.params["path"]))
+    service = service_state(module.params) if module.params["service"] else None
     if not os.path.isdir(path):
-        module.exit_json(changed=False, deploy_path=path, releases=[], live=None, rollback_target=None,
+        module.exit_json(changed=False, deploy_path=path, releases=[], live=None, rollback_target=None, service=service,
                          lock=None, intent=None, log_tail=[], problem="%s does not exist yet (nothing deployed)" % path)
     try:
         inventory = rp.scan(path)
@@ -99,7 +140,7 @@ def main():
         releases=rp.describe(path, inventory.releases, inventory.live, inventory.log),
         live=inventory.live, rollback_target=rp.rollback_target(inventory.releases, inventory.live),
         lock=rp.read_lock(path), intent=rp.read_intent(path), log_tail=rp.log_tail(path),
-        problem=inventory.current_problem)
+        problem=inventory.current_problem, service=service)
 
 
 if __name__ == "__main__":
