@@ -14,7 +14,8 @@ PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
 pytestmark = pytest.mark.skipif(not PLAYBOOK_BIN.exists(), reason=f"no ansible-playbook next to {sys.executable}")
 
 # Counted: 2 commands + 3 loop items + 1 ignored failure = 6. Not counted: debug, set_fact, assert,
-# include_vars, the skipped command, the skipped loop items and the command delegated to localhost.
+# include_vars, an action plugin with _requires_connection = False, the skipped command, the skipped
+# loop items and the command delegated to localhost.
 PLAYBOOK = """\
 - name: Mixed tasks
   hosts: h1
@@ -43,6 +44,9 @@ PLAYBOOK = """\
     - name: vars
       ansible.builtin.include_vars:
         file: vars.yml
+    - name: controller-side action plugin
+      plan_here:
+        x: 1
     - name: skipped
       ansible.builtin.command: "true"
       when: false
@@ -54,10 +58,25 @@ PLAYBOOK = """\
       ignore_errors: true
 """
 
+ACTION_PLUGIN = """\
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        result.update(changed=False, planned=True)
+        return result
+"""
+
 
 def test_counts_module_calls_on_the_target_only(tmp_path):
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "vars.yml").write_text("extra: 1\n")
+    (tmp_path / "action_plugins").mkdir()
+    (tmp_path / "action_plugins" / "plan_here.py").write_text(ACTION_PLUGIN)
     (tmp_path / "hosts.ini").write_text(f"h1 ansible_connection=local ansible_python_interpreter={sys.executable}\n")
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")  # none of the project's settings
     out = tmp_path / "calls.json"
