@@ -172,7 +172,7 @@ def test_prune_removes_releases_and_the_venvs_no_kept_release_uses(tmp_path):
     assert removed == [D[1], D[2]] and survivors(path) == [D[3], D[4]]
     assert venvs == sorted([keys[1], keys[2]])
     assert sorted(os.listdir(path / "venvs")) == sorted([keys[3], keys[4], "half-built"])
-    assert rp.complete_venvs(str(path)) == sorted([keys[3], keys[4]])
+    assert rp.venv_keys(str(path), complete_only=True) == sorted([keys[3], keys[4]])
 
 
 def test_prune_in_check_mode_names_what_it_would_remove_and_removes_nothing(tmp_path):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
     plan_python,
-    MARKER_ENVIRONMENT_SNIPPET,
+    PROBE,
     CheckError,
     declared_python,
     installs_nothing,
@@ -235,9 +235,8 @@ def test_continuations_and_inline_comments():
 
 
 def test_the_marker_snippet_reports_this_interpreter():
-    out = subprocess.run([sys.executable, "-c", MARKER_ENVIRONMENT_SNIPPET], capture_output=True,
-                         text=True, check=True).stdout
-    env = json.loads(out)
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    env = json.loads(out)["environment"]
     assert env["python_version"] == "%d.%d" % sys.version_info[:2]
     assert env["python_full_version"].startswith(env["python_version"] + ".")
     assert env["sys_platform"] == sys.platform
@@ -254,7 +253,6 @@ THIS = "%d.%d" % sys.version_info[:2]
 @pytest.fixture(scope="module")
 def probe():
     """This interpreter probed exactly as deploy_begin probes one on the host."""
-    from ansible_collections.hknweb.deploy.plugins.modules.deploy_begin import PROBE
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
     return {"python3": dict(found=True, error="", executable=data["executable"], venv=data["venv"],

@@ -121,7 +121,8 @@ def test_a_token_in_the_repository_url_is_never_printed(host):
                     "-e", "deploy_repo_url=https://hkn:TOKEN-s3cr3t@127.0.0.1:9/hknweb.git")
     assert done.returncode != 0
     assert "TOKEN-s3cr3t" not in done.output, "the token was printed"
-    assert "https://***@127.0.0.1:9/hknweb.git" in flat(done.output)
+    out = flat(done.output)
+    assert "127.0.0.1:9/hknweb.git" in out and "stage 'begin'" in out  # the cause names the URL, not the token
     assert state(host) == before
     # The mirror (its config may hold the URL) is readable by the deploy user only.
     assert host.file(f"{base}/repo").mode == 0o700
@@ -188,6 +189,48 @@ def test_missing_linger_is_reported_before_any_change(host):
     assert done.returncode != 0
     assert f"sudo loginctl enable-linger {USER}" in flat(done.output)
     assert state(host) == before
+
+
+def test_the_doctor_passes_on_a_good_host_and_changes_nothing(host):
+    before = state(host)
+    done = playbook("check.yml", host.backend.get_hostname())
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    assert "is ready for a deploy" in out and "FAIL " not in out
+    for name in ("linger and user manager", "git", "free disk", "repository and ref", "shared files", "bind", "python"):
+        assert "PASS " + name in out, name
+    assert done.calls == {host.backend.get_hostname(): 1}, done.calls
+    assert state(host) == before
+
+
+def test_the_doctor_names_the_fix_for_missing_linger_and_a_missing_ref(host):
+    as_root("mv", f"/var/lib/systemd/linger/{USER}", "/root/linger-saved")
+    try:
+        done = playbook("check.yml", host.backend.get_hostname(), "-e", "revision=no-such-ref")
+    finally:
+        as_root("mv", "/root/linger-saved", f"/var/lib/systemd/linger/{USER}")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "FAIL linger and user manager" in out and f"sudo loginctl enable-linger {USER}" in out
+    assert "FAIL repository and ref" in out and "'no-such-ref' is not a branch, tag or commit" in out
+    assert "PASS git" in out, "one failure does not hide the other checks"
+
+
+def test_status_shows_the_live_release_service_and_a_killed_runs_lock_with_its_true_age(host):
+    base, name = env_of(host)["path"], host.backend.get_hostname()
+    stale = '{"holder": "carol", "purpose": "deploy r5", "epoch": %d}' % (int(host.run("date +%s").stdout) - 3 * 3600)
+    host.run(f"mkdir {base}/deploy.lock && echo '{stale}' > {base}/deploy.lock/holder")
+    done = playbook("status.yml", name)
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    assert f"live: {current_release(host)}" in out and "service: active (running)" in out
+    assert f"runs {current_release(host)}" in out and "health: GET /health answered 200" in out
+    assert "lock: held by carol for deploy r5, taken 3 h 0 min ago" in out
+    assert done.calls == {name: 1}
+    shown = playbook("lock.yml", name)
+    assert "held by carol for deploy r5" in flat(shown.output) and host.file(f"{base}/deploy.lock").exists
+    broken = playbook("lock.yml", name, "-e", "break=true")
+    assert broken.returncode == 0 and not host.file(f"{base}/deploy.lock").exists
 
 
 def test_check_mode_says_what_a_real_run_would_do_and_changes_nothing(host):

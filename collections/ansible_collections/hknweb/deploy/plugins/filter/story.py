@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.story import (begin_story, release_label, releases_table, run_target,
-                                                                          status_lines, lock_line)
+                                                                          status_lines, lock_line, doctor_lines)
 
 
 class FilterModule:
@@ -14,4 +14,4 @@ class FilterModule:
         return {"begin_story": begin_story, "release_label": release_label,
                 "releases_table": releases_table,
                 "run_target": run_target, "status_lines": status_lines,
-                "lock_line": lock_line}
+                "lock_line": lock_line, "doctor_lines": doctor_lines}

@@ -13,7 +13,7 @@ Pure functions over text, for the python_check module (and its unit tests):
 - `python_satisfies(version, alternatives)` checks an interpreter version against them.
 - `requirement_entries(text)` and `split_by_markers(entries, environment)` tell which
   lines of a pip requirements file apply to an interpreter, given the marker
-  environment that `MARKER_ENVIRONMENT_SNIPPET` prints when run by that interpreter.
+  environment that `PROBE` prints (under "environment") when run by that interpreter.
 
 It runs on the controller (the `python_plan` action), where tomllib and `packaging` are
 always there, so the host needs no Python package beyond its interpreter. Nothing here
@@ -24,29 +24,29 @@ from __future__ import annotations
 
 import re
 
-# Printed as JSON by the interpreter being checked (any Python 3): the PEP 508 marker
-# variables for THAT interpreter, which may not be the one running Ansible's module.
-MARKER_ENVIRONMENT_SNIPPET = r"""
+# Run by deploy_begin ON THE HOST with the interpreter being checked (any Python 3): prints as
+# JSON the interpreter's real path, whether it has venv, and the PEP 508 marker variables for THAT
+# interpreter (which may not be the one running Ansible's module).
+PROBE = r"""
 import json, os, platform, sys
+try:
+    import venv, ensurepip  # noqa: F401
+    has_venv = True
+except ImportError:
+    has_venv = False
 def fmt(info):
     version = "%d.%d.%d" % (info.major, info.minor, info.micro)
     if info.releaselevel != "final":
         version += info.releaselevel[0] + str(info.serial)
     return version
-print(json.dumps({
-    "executable": sys.executable,
+print(json.dumps({"executable": os.path.realpath(sys.executable), "venv": has_venv, "environment": {
     "implementation_name": sys.implementation.name,
     "implementation_version": fmt(sys.implementation.version),
-    "os_name": os.name,
-    "platform_machine": platform.machine(),
+    "os_name": os.name, "platform_machine": platform.machine(),
     "platform_python_implementation": platform.python_implementation(),
-    "platform_release": platform.release(),
-    "platform_system": platform.system(),
-    "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]),
-    "sys_platform": sys.platform,
-}))
+    "platform_release": platform.release(), "platform_system": platform.system(),
+    "platform_version": platform.version(), "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform}}))
 """
 
 

@@ -347,16 +347,22 @@ def _venv_key(release_path):
     return key if os.path.basename(parent) == VENVS_DIR and is_venv_key(key) else None
 
 
+def _read_json(path, limit):
+    """(found, object): a small JSON object file, never followed through a symlink. `object` is
+    None when the file is there but is not a JSON object."""
+    text = _read_small(path, limit)
+    if text is None:
+        return False, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return True, None
+    return True, value if isinstance(value, dict) else None
+
+
 def read_record(release_path):
     """The completion record as a dict, or None when there is none (or it is not JSON)."""
-    text = _read_small(os.path.join(release_path, COMPLETE_RECORD), 16384)
-    if text is None:
-        return None
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+    return _read_json(os.path.join(release_path, COMPLETE_RECORD), 16384)[1]
 
 
 def is_complete(has_record, has_unfinished_marker, revision, has_venv_python):
@@ -434,28 +440,20 @@ def venv_key(parts):
     return digest.hexdigest()[:16]
 
 
-def complete_venvs(deploy_path):
-    """Keys of the venvs under venvs/ that were finished (their .complete exists)."""
+def venv_keys(deploy_path, complete_only=False):
+    """Keys of the venvs under venvs/ (only the finished ones, with their .complete, if asked)."""
     try:
         entries = list(os.scandir(os.path.join(deploy_path, VENVS_DIR)))
     except FileNotFoundError:
         return []
     return sorted(e.name for e in entries if is_venv_key(e.name) and e.is_dir(follow_symlinks=False)
-                  and _exists_no_follow(os.path.join(e.path, VENV_COMPLETE)))
+                  and (not complete_only or _exists_no_follow(os.path.join(e.path, VENV_COMPLETE))))
 
 
 def plan_venv_prune(present, kept_releases):
     """Keys of venvs no kept release links to (pure)."""
     used = {r.venv for r in kept_releases if r.venv}
     return sorted(k for k in present if is_venv_key(k) and k not in used)
-
-
-def all_venvs(deploy_path):
-    try:
-        entries = list(os.scandir(os.path.join(deploy_path, VENVS_DIR)))
-    except FileNotFoundError:
-        return []
-    return sorted(e.name for e in entries if is_venv_key(e.name) and e.is_dir(follow_symlinks=False))
 
 
 def remove_tree(path):
@@ -472,14 +470,10 @@ def remove_tree(path):
 
 
 def read_intent(deploy_path):
-    text = _read_small(os.path.join(deploy_path, INTENT_FILE), 4096)
-    if text is None:
+    found, intent = _read_json(os.path.join(deploy_path, INTENT_FILE), 4096)
+    if not found:
         return None
-    try:
-        intent = json.loads(text)
-    except ValueError:
-        return {"op": "unknown", "from": None, "to": None, "stage": "unreadable"}
-    return intent if isinstance(intent, dict) else None
+    return intent or {"op": "unknown", "from": None, "to": None, "stage": "unreadable"}
 
 
 def write_intent(deploy_path, op, from_release, to_release, stage, run):
@@ -870,7 +864,7 @@ def prune(deploy_path, keep, check_mode=False):
             remove_release(os.path.join(deploy_path, RELEASES_DIR, name))
         removed.append(name)
     kept = [r for r in inventory.releases if r.name in plan.keep]
-    for key in plan_venv_prune(all_venvs(deploy_path), kept):
+    for key in plan_venv_prune(venv_keys(deploy_path), kept):
         if not check_mode:
             remove_tree(os.path.join(deploy_path, VENVS_DIR, key))
         removed_venvs.append(key)

@@ -74,7 +74,7 @@ def summary(data):
     action = data.get("action", "deploy")
     releases = {r["name"]: r for r in begin.get("releases") or []}
     live_name = activate.get("live") or (begin.get("live") or {}).get("name")
-    live = releases.get(live_name) or {}
+    live = releases.get(live_name) or ((begin.get("live") or {}) if (begin.get("live") or {}).get("name") == live_name else {})
     if action == "deploy" and begin.get("needed") and live_name == data.get("release"):
         live = dict(name=live_name, revision=begin.get("sha"), subject=begin.get("subject"), ref=data.get("ref"))
     health = activate.get("health") or {}
@@ -232,3 +232,19 @@ def lock_line(info, environment, breaking=False):
     if breaking:
         return line + "; removing it now, as asked"
     return line + "; if that run is over: ansible-playbook lock.yml -l %s -e break=true" % environment
+
+
+def doctor_lines(doctor, python_plan):
+    """check.yml's report: one line per check, PASS or FAIL with the fix."""
+    lines = []
+    for check in doctor.get("checks") or []:
+        if check["ok"]:
+            lines.append("PASS %-24s %s" % (check["name"], check["detail"]))
+        else:
+            lines.append("FAIL %-24s %s%s" % (check["name"], check["detail"], ("  -> fix: " + check["fix"]) if check["fix"] else ""))
+    problems = (python_plan or {}).get("problems") or []
+    if problems:
+        lines.extend("FAIL %-24s %s" % ("python", p) for p in problems)
+    else:
+        lines.append("PASS %-24s Python %s, install with %s" % ("python", python_plan.get("python"), python_plan.get("strategy")))
+    return lines

@@ -32,9 +32,20 @@ options:
     description:
       - V(deploy) fetches and resolves O(ref); V(rollback) chooses the release to go back to;
         V(status) only reads (no layout, no lock, no fetch).
+      - V(doctor) changes nothing and checks what a deploy needs from the host - lingering and the
+        user manager, git, free disk, the repository and the ref, shared files, the socket folder,
+        the bind - and reports every problem with its fix in RV(checks) instead of stopping.
     type: str
-    choices: [deploy, rollback, status]
+    choices: [deploy, rollback, status, doctor]
     default: deploy
+  bind:
+    description: With O(mode=doctor), the app's bind (C(unix:/path) or C(HOST:PORT)) to check.
+    type: str
+    default: ""
+  socket_unit:
+    description: With O(mode=doctor), the socket unit that may already hold O(bind) (then it is ours).
+    type: str
+    default: ""
   repo_url:
     description: The git URL the host clones from. Never printed; credentials in it are
       cut out of every message, and the mirror is private to the user (mode 0700).
@@ -194,6 +205,11 @@ lock_broken:
   description: The record of a lock O(break_lock) removed, or V(null).
   returned: always
   type: dict
+checks:
+  description: With O(mode=doctor), each check - name, ok, detail, fix.
+  returned: with O(mode=doctor)
+  type: list
+  elements: dict
 """
 
 import hashlib
@@ -201,6 +217,7 @@ import json
 import os
 import pwd
 import re
+import socket
 import stat
 import uuid
 
@@ -208,28 +225,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, tail
+from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
 
-PROBE = r"""
-import json, os, platform, sys
-try:
-    import venv, ensurepip  # noqa: F401
-    has_venv = True
-except ImportError:
-    has_venv = False
-def fmt(info):
-    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
-    if info.releaselevel != "final":
-        version += info.releaselevel[0] + str(info.serial)
-    return version
-print(json.dumps({"executable": os.path.realpath(sys.executable), "venv": has_venv, "environment": {
-    "implementation_name": sys.implementation.name,
-    "implementation_version": fmt(sys.implementation.version),
-    "os_name": os.name, "platform_machine": platform.machine(),
-    "platform_python_implementation": platform.python_implementation(),
-    "platform_release": platform.release(), "platform_system": platform.system(),
-    "platform_version": platform.version(), "python_full_version": platform.python_version(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform}}))
-"""
 
 TEXT_LIMIT = 512 * 1024
 
@@ -241,7 +238,9 @@ class Refusal(Exception):
 def argument_spec():
     return dict(
         path=dict(type="str", required=True),
-        mode=dict(type="str", default="deploy", choices=["deploy", "rollback", "status"]),
+        mode=dict(type="str", default="deploy", choices=["deploy", "rollback", "status", "doctor"]),
+        bind=dict(type="str", default=""),
+        socket_unit=dict(type="str", default=""),
         repo_url=dict(type="str", no_log=True),
         ref=dict(type="str"),
         force=dict(type="bool", default=False),
@@ -470,10 +469,99 @@ class Begin:
             raise Refusal("systemctl --user does not reach %s's user manager (%s). It needs lingering and "
                           "XDG_RUNTIME_DIR=/run/user/%d. Nothing was changed." % (user, tail(done.err, 2), os.getuid()))
 
+    def doctor(self):
+        """Every check a deploy depends on, none of them stopping the others; nothing is written."""
+        checks = self.result["checks"] = []
+
+        def check(name, func):
+            try:
+                detail = func()
+                checks.append(dict(name=name, ok=True, detail=detail or "ok", fix=""))
+            except Refusal as problem:
+                text, _, fix = str(problem).partition(" FIX: ")
+                checks.append(dict(name=name, ok=False, detail=self.clean(text), fix=self.clean(fix)))
+
+        def linger():
+            self.host_checks()
+            return "lingering on; the user manager answers"
+
+        def git():
+            done = run(["git", "--version"])
+            if not done.ok:
+                raise Refusal("git is not installed on the host FIX: ask root: sudo apt install git")
+            return done.out.strip()
+
+        def disk():
+            where = self.path if os.path.isdir(self.path) else os.path.dirname(self.path.rstrip("/"))
+            while where and not os.path.isdir(where):
+                where = os.path.dirname(where)
+            info = os.statvfs(where)
+            free = info.f_bavail * info.f_frsize // (1024 * 1024)
+            if free < 1024:
+                raise Refusal("only %d MiB free under %s; a release with a new venv needs a few hundred "
+                              "FIX: free space (e.g. deploy with a smaller deploy_keep_releases, remove old files)" % (free, where))
+            return "%d MiB free under %s" % (free, where)
+
+        def repository():
+            self.check = True  # resolve with ls-remote / the mirror, write nothing
+            has_mirror = os.path.exists(os.path.join(self.mirror, "HEAD"))
+            try:
+                self.doctor_sha = self.resolve(has_mirror)
+            except Refusal as problem:
+                raise Refusal("%s FIX: check deploy_repo_url (a deploy key the host can use) and the ref "
+                              "(-e revision=...)" % problem) from None
+            return "%s is %s (%s)" % (self.p["ref"], self.result["sha"][:12], self.result["subject"])
+
+        def shared():
+            shared_dir = os.path.join(self.path, "shared")
+            written = {t["path"] for t in self.p["shared_templates"]}
+            missing = [f for f in self.p["shared_files"]
+                       if f not in written and not os.path.lexists(os.path.join(shared_dir, f))]
+            if missing:
+                raise Refusal("missing in %s: %s FIX: put each there once (touch %s for a database the app "
+                              "creates), or list it in deploy_shared_templates" % (
+                                  shared_dir, ", ".join(missing), os.path.join(shared_dir, missing[0])))
+            return "%d shared files present or written by the deploy" % len(self.p["shared_files"] + list(written))
+
+        def bind():
+            address = self.p["bind"]
+            if not address:
+                return "not checked (no bind given)"
+            if address.startswith("unix:"):
+                folder = os.path.dirname(address[5:])
+                if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+                    raise Refusal("the socket folder %s is missing or not writable by %s FIX: ask root to create "
+                                  "it for this user (on apphost the OCF does: /srv/apps/<user>/)" % (folder, self.result["user"]))
+            ours = self.p["socket_unit"] and run(["systemctl", "--user", "is-active", "-q", self.p["socket_unit"]]).ok
+            if ours:
+                return "%s holds %s (ours)" % (self.p["socket_unit"], address)
+            if not address.startswith("unix:"):
+                host, _, port = address.rpartition(":")
+                probe = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+                try:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    probe.bind((host.strip("[]"), int(port)))
+                except OSError as error:
+                    raise Refusal("%s is taken by another program (%s) FIX: give this environment its own "
+                                  "app_service_bind" % (address, error.strerror)) from None
+                finally:
+                    probe.close()
+            return "%s is free" % address
+
+        for name, func in (("linger and user manager", linger), ("git", git), ("free disk", disk),
+                           ("repository and ref", repository), ("shared files", shared), ("bind", bind)):
+            check(name, func)
+        self.commit_files(getattr(self, "doctor_sha", None))
+        self.probe()
+        self.result["ok"] = all(c["ok"] for c in checks)
+
     # --- the whole stage -----------------------------------------------------------------
 
     def __call__(self):
         mode = self.p["mode"]
+        if mode == "doctor":
+            self.doctor()
+            return self.result
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise Refusal("deploy_path %s exists and is not a folder. Nothing was changed." % self.path)
         if mode != "status":
@@ -488,7 +576,7 @@ class Begin:
         inventory = self.recover(inventory)
         if mode != "status":
             self.shared()
-        self.result["venvs"] = rp.complete_venvs(self.path)
+        self.result["venvs"] = rp.venv_keys(self.path, complete_only=True)
         if mode == "deploy":
             sha = self.resolve(self.fetch())
             live = inventory.get(inventory.live) if inventory.live else None
@@ -536,7 +624,7 @@ def _write_private(path, content, mode):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("mode", "deploy", ["repo_url", "ref"])])
+                           required_if=[("mode", "deploy", ["repo_url", "ref"]), ("mode", "doctor", ["repo_url", "ref"])])
     begin = Begin(module)
     try:
         result = begin()
