@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Time pruning on 1,000 releases: the core in-process, the module as its own process, and a
-real `ansible localhost -m hknweb.deploy.prune_releases --check`.
+"""Time pruning on 1,000 releases: the core in-process, a prune check as its own Python process,
+(where the collection has a prune_releases module) a real `ansible localhost -m
+hknweb.deploy.prune_releases --check`, and a real prune.
 
 Run with the project's controller Python, for example:
-    /tmp/probe-venv/bin/python bench/bench_prune.py
+    .venv/bin/python bench/bench_prune.py
 Exits 1 if scan + plan takes more than 1 s (the budget for a prune step in a deploy).
+Works with both release layouts of release_policy: releases marked finished by the absence of
+.deploy-unfinished, and releases with a completion record plus venvs shared per dependency set
+(release_policy.prune() then also removes the venvs no kept release uses).
 """
 
 import json
@@ -25,6 +29,10 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import release_polic
 
 MODULE = COLLECTIONS / "ansible_collections/hknweb/deploy/plugins/modules/prune_releases.py"
 RELEASES, KEEP, BUDGET_S, ROUNDS = 1000, 5, 1.0, 5
+# Layout with completion records and venvs/<key> shared by the releases of one dependency set.
+RECORDS = hasattr(rp, "COMPLETE_RECORD")
+VENVS = hasattr(rp, "VENVS_DIR") and hasattr(rp, "VENV_LINK")
+RELEASES_PER_VENV = 100
 
 
 def build(root):
@@ -41,6 +49,15 @@ def build(root):
         (folder / "app" / "settings.py").write_text("DEBUG = False\n")
         if i % 50 == 7:
             (folder / ".deploy-bad").write_text("time: x\nreason: bench\n")
+        if VENVS:
+            key = "%016x" % (i // RELEASES_PER_VENV)
+            venv = root / rp.VENVS_DIR / key
+            if not venv.exists():
+                (venv / "bin").mkdir(parents=True)
+                (venv / "bin" / "python").write_text("")
+            os.symlink(f"../../{rp.VENVS_DIR}/{key}", folder / rp.VENV_LINK)
+        if RECORDS:
+            (folder / rp.COMPLETE_RECORD).write_text(json.dumps({"revision": "%040x" % i, "name": name}) + "\n")
     (releases / names[-1] / ".deploy-unfinished").write_text("")
     (releases / "README").write_text("not a release\n")
     (releases / "old-layout").mkdir()
@@ -62,19 +79,38 @@ def timed(func, *args):
 
 
 def prune(root):
-    """Exactly what the module does outside check mode."""
+    """Exactly what the deploy does outside check mode: release_policy.prune() where it exists
+    (releases, then venvs no kept release uses), else what the prune_releases module did."""
+    if hasattr(rp, "prune"):
+        return len(rp.prune(str(root), KEEP)[1])
     inventory, plan = scan_and_plan(root)
     for name in plan.remove:
         rp.remove_release(os.path.join(inventory.deploy_path, rp.RELEASES_DIR, name))
     return len(plan.remove)
 
 
+CHECK_PROCESS = """
+import json, sys
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+plan, removed, venvs, _ = rp.prune(sys.argv[1], int(sys.argv[2]), check_mode=True)
+print(json.dumps({"removed": removed, "removed_venvs": venvs}))
+"""
+
+
 def module_process(root):
-    """The module run as Ansible runs it on the target, minus the transport: one process."""
-    args = root.parent / "args.json"
-    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"path": str(root), "keep": KEEP, "_ansible_check_mode": True}}))
+    """The prune check as its own Python process, as it runs on the target minus the transport:
+    the prune_releases module where the collection has it, else release_policy.prune()."""
     env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
-    proc = subprocess.run([sys.executable, str(MODULE), str(args)], env=env, capture_output=True, text=True)
+    if MODULE.exists():
+        args = root.parent / "args.json"
+        args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"path": str(root), "keep": KEEP,
+                                                            "_ansible_check_mode": True}}))
+        cmd = [sys.executable, str(MODULE), str(args)]
+    else:
+        cmd = [sys.executable, "-c", CHECK_PROCESS, str(root), str(KEEP)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"prune check process failed:\n{proc.stdout}\n{proc.stderr}")
     return json.loads(proc.stdout)
 
 
@@ -103,13 +139,15 @@ def main():
                      f"{len(inventory.releases)} releases, would remove {len(plan.remove)}"))
 
         module_s, result = timed(module_process, root)
-        rows.append(("module process --check (python + module)", module_s,
-                     f"would remove {len(result['removed'])}"))
+        rows.append(("module process --check (python + module)" if MODULE.exists()
+                     else "prune check as its own python process", module_s,
+                     f"would remove {len(result['removed'])}"
+                     + (f" and {len(result['removed_venvs'])} venvs" if "removed_venvs" in result else "")))
 
         cfg = Path(tmp) / "ansible.cfg"
         cfg.write_text(f"[defaults]\ncollections_path = {COLLECTIONS}\nlocalhost_warning = False\n"
                        "deprecation_warnings = False\n")
-        if (Path(sys.executable).parent / "ansible").exists():
+        if (Path(sys.executable).parent / "ansible").exists() and MODULE.exists():
             # Medians of 3: one ansible start-up varies by ~0.1 s, more than the module costs.
             ping_s = statistics.median(
                 timed(ansible_adhoc, root, "ansible.builtin.ping", "", cfg)[0] for _ in range(3))
@@ -123,7 +161,8 @@ def main():
         prune_s, removed = timed(prune, root)
         left = rp.scan(root)
         rows.append((f"real prune to keep={KEEP} (scan+plan+remove)", prune_s,
-                     f"removed {removed}, left {len(left.releases)}: {', '.join(left.names())}"))
+                     f"removed {removed}, left {len(left.releases)}: {', '.join(left.names())}"
+                     + (f"; venvs left {len(rp.venv_keys(str(root)))}" if VENVS else "")))
         assert left.live == names[-2] and len(left.ignored) == 3
 
     width = max(len(r[0]) for r in rows)
