@@ -1,5 +1,7 @@
 """Rollback on the real test host (prod alias): A, B, C deployed; roll back twice; forward by name.
 The test alias keeps its single release for the refusal case. Tests run in file order."""
+import re
+
 import pytest
 
 from deploytest import (current_release, env_name, env_of, flat, health, main_pid, playbook, recap, refs,
@@ -100,12 +102,11 @@ def test_release_listing_has_headers_commit_subject_ref_and_state(host):
     prod_only(host)
     done = playbook("releases.yml", "hknweb-prod")
     assert done.returncode == 0, done.output[-3000:]
-    assert "RELEASE STATE COMMIT REF BY TIME SUBJECT" in " ".join(done.stdout.split())
-    lines = {line.split()[1]: line for line in done.stdout.splitlines()
-             if line.strip().startswith("- 20")}
-    assert "good LIVE" in lines[DEPLOYED["r3"]] and refs()["r3"][:12] in lines[DEPLOYED["r3"]]
-    assert " r3 " in lines[DEPLOYED["r3"]] and "Release r3 (VERSION r3)" in lines[DEPLOYED["r3"]]
-    assert "good <-back" in lines[DEPLOYED["r1"]] and "bad" in lines[DEPLOYED["r2"]]
+    out = flat(done.stdout)
+    assert "RELEASE STATE COMMIT REF BY TIME SUBJECT" in out
+    sha = refs()["r3"][:12]
+    assert re.search(DEPLOYED["r3"] + r" good LIVE " + sha + r" r3 .*?Release r3 \(VERSION r3\)", out), out[-3000:]
+    assert re.search(DEPLOYED["r1"] + r" good <-back ", out) and re.search(DEPLOYED["r2"] + r" bad ", out)
 
 
 def test_failed_migration_leaves_the_live_release_serving_and_says_why(host):
@@ -135,17 +136,29 @@ def test_a_broken_import_fails_with_its_cause(host):
     assert current_release(host) == live and health(host)["revision"] == refs()["r3"]
 
 
-def test_release_that_fails_to_boot_is_reverted_and_marked_bad(host):
+def test_a_release_that_fails_its_trial_run_never_goes_live(host):
+    prod_only(host)
+    live, pid = current_release(host), main_pid(host)
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=broken-import",
+                    "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert f"failed its trial run, so it never went live and {live} still serves" in out, out[-3000:]
+    assert "ImportError: hknweb.urls is deliberately broken" in out, "gunicorn's own lines give the cause"
+    assert current_release(host) == live and main_pid(host) == pid, "the live service was never touched"
+    assert ".deploy-bad" in marks(host, release_names(host)[-1])
+
+
+def test_release_that_fails_after_the_switch_is_reverted_and_marked_bad(host):
     prod_only(host)
     live = current_release(host)
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=broken-import",
                     "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false",
-                    "-e", "deploy_healthcheck_timeout=10")
+                    "-e", "deploy_trial_run=false", "-e", "deploy_healthcheck_timeout=10")
     assert done.returncode != 0
     out = flat(done.output)
     assert f"{live} is live again" in out, out[-3000:]
     assert "stage 'health check'" in out and "journalctl --user -u hknweb.service" in out
-    assert "ImportError" in out, "the unit's journal (the cause) is in the message"
     assert current_release(host) == live
     assert health(host)["revision"] == refs()["r3"]
     broken = release_names(host)[-1]
@@ -162,5 +175,6 @@ def test_a_health_check_refused_by_allowed_hosts_names_the_knob(host):
     assert done.returncode != 0
     out = flat(done.output)
     assert "with Host example.invalid answered 400" in out, out[-3000:]
-    assert "deploy_healthcheck_host" in out and f"{live} is live again" in out
+    assert "Hint: the app refused the health check's Host header; set deploy_healthcheck_host" in out
+    assert f"{live} still serves" in out and f"Live now: {live}" in out
     assert current_release(host) == live and health(host)["revision"] == refs()["r3"]

@@ -44,15 +44,26 @@ def test_rollback_drops_no_request(host):
     assert_switched(result, refs()["deps-1"], refs()["r2"])
 
 
-def test_a_release_that_fails_its_health_check_is_put_back_without_a_failed_request(host):
+def test_a_release_that_fails_its_trial_run_costs_no_request(host):
     done, result = deploy_under_load(host, "deploy.yml", "-e", "revision=broken-import",
                                      "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
     assert done.returncode != 0
-    assert "is live again" in flat(done.output), done.output[-3000:]
+    assert "failed its trial run, so it never went live" in flat(done.output), done.output[-3000:]
     assert_no_failures(result)
-    # The broken release never answered: every response came from the release that stayed live.
     served = {run["revision"] for run in result["revisions"]}
     assert served == {refs()["r2"]}, describe_revisions(result)
+
+
+def test_a_release_that_fails_after_the_switch_is_put_back_at_once(host):
+    # Without the trial run the broken release does go live; it is put back as soon as it answers
+    # its health check wrongly (twice), and then every answer comes from the old release again.
+    done, result = deploy_under_load(host, "deploy.yml", "-e", "revision=broken-import", "-e", "deploy_trial_run=false",
+                                     "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
+    assert done.returncode != 0
+    assert "is live again" in flat(done.output), done.output[-3000:]
+    assert result["revisions"][-1]["revision"] == refs()["r2"], describe_revisions(result)
+    assert result["failure_window"] is None or result["failure_window"]["last"] - result["failure_window"]["first"] < 5, (
+        describe_revisions(result))
     assert health(host)["revision"] == refs()["r2"]
 
 

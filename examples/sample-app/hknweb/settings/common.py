@@ -8,7 +8,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # "*" is acceptable only because this is a throwaway sample served on
 # 127.0.0.1 and over a unix socket (where the Host header may be anything).
 # A real site lists its host names here.
-ALLOWED_HOSTS = ["*"]
+# Like hknweb, only named hosts are allowed (a health check with another Host header gets 400).
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",

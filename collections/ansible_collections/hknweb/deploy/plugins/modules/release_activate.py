@@ -55,6 +55,15 @@ options:
     type: list
     elements: dict
     default: []
+  trial:
+    description:
+      - With O(mode=deploy), a trial run of the new release before it goes live - C(args) (the
+        gunicorn arguments after the executable, without a bind) and C(environment). The release's
+        own C(venv/bin/gunicorn) is started with one worker on a private unix socket and must answer
+        O(health_path) with 200; a release that does not is never switched to, so no request ever
+        reaches it. Empty - no trial.
+    type: dict
+    default: {}
   service:
     description: The user unit that runs the app, e.g. C(hknweb.service).
     type: str
@@ -190,13 +199,17 @@ unlocked:
 """
 
 import os
+import signal
+import subprocess
+import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import (http_get, journal_tail, process_release,
-                                                                         systemctl, tail, unit_state)
+                                                                         systemctl, tail, unit_state,
+                                                                         user_environment)
 
 
 class Activate:
@@ -299,7 +312,7 @@ class Activate:
         expected = self.release_path(release)
         deadline = time.monotonic() + max(1, int(self.p["health_timeout"]))
         started = time.monotonic()
-        detail, status, delay = "not checked yet", None, 0.05
+        detail, status, delay, last_status = "not checked yet", None, 0.05, None
         while True:
             state = unit_state(self.p["service"])
             pid = int(state.get("MainPID") or 0)
@@ -329,11 +342,63 @@ class Activate:
                 detail = ("GET %s with Host %s answered %s: %s" % (
                     self.p["health_path"], self.p["health_host"], status, " ".join(answer.split())[:200])
                     if status else "GET %s: %s" % (self.p["health_path"], answer))
+                if status and status == last_status:
+                    # The app itself answered, twice, and not 200: it will not get better by
+                    # waiting, and meanwhile it answers real requests the same way.
+                    return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=status,
+                                detail=detail, pid=pid)
+                last_status = status
             if time.monotonic() >= deadline:
                 return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=status,
                             detail=detail, pid=pid)
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
+
+    def trial(self, release):
+        """Boot the new release on a private socket and ask it; None when it answers 200, else why."""
+        spec = self.p["trial"]
+        if not spec or not self.p["health_path"]:
+            return None
+        folder = self.release_path(release)
+        sock = os.path.join(self.path, ".trial-%s.sock" % os.getpid())
+        argv = [os.path.join(folder, "venv", "bin", "gunicorn")] + [str(a) for a in spec.get("args") or []] + [
+            "--bind", "unix:" + sock, "--workers", "1"]
+        env = user_environment({str(k): str(v) for k, v in (spec.get("environment") or {}).items()})
+        deadline = time.monotonic() + max(1, int(self.p["health_timeout"]))
+        detail = "it did not start"
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=log, stderr=log, start_new_session=True)
+            try:
+                delay = 0.05
+                while time.monotonic() < deadline:
+                    if proc.poll() is not None:
+                        detail = "gunicorn exited with %s before it answered" % proc.returncode
+                        break
+                    if os.path.exists(sock):
+                        status, answer = http_get("unix:" + sock, self.p["health_path"], self.p["health_host"])
+                        if status == 200:
+                            return None
+                        if status:
+                            detail = "GET %s with Host %s answered %s: %s" % (
+                                self.p["health_path"], self.p["health_host"], status, " ".join(answer.split())[:200])
+                            break
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 0.3)
+                else:
+                    detail = "no answer within %ss" % self.p["health_timeout"]
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                if os.path.exists(sock):
+                    os.unlink(sock)
+            log.seek(0)
+            output = log.read().decode("utf-8", "replace")
+        return "%s. gunicorn's last lines:\n%s" % (detail, tail(output, 20))
 
     def restart_and_prove(self, release):
         done = self.restart()
@@ -393,6 +458,14 @@ class Activate:
         live = inventory.require_live()
         self.result["previous"] = live
         self.result["live"] = live
+        if mode == "deploy" and not self.check and target != live:
+            # Before anything the live service depends on changes (files, socket, current).
+            failure = self.trial(target)
+            if failure:
+                rp.mark_bad(self.release_path(target), "failed its trial run before going live")
+                self.result.update(live=live, marked_bad=target, changed=True)
+                self.fail("%s failed its trial run, so it never went live and %s still serves: %s" % (
+                    target, live or "nothing", failure), stage="health check", cause=failure)
         service_files = [f["path"] for f in self.p["files"]]
         self.write_files()
         socket_changed = any(p.endswith("/" + self.p["socket"]) for p in self.result["files_changed"]) \
@@ -493,6 +566,7 @@ def main():
         health_host=dict(type="str", default="localhost"),
         health_timeout=dict(type="int", default=60),
         restart=dict(type="bool", default=False),
+        trial=dict(type="dict", default={}),
         deployer=dict(type="str", default="unknown"),
         ref=dict(type="str", default=""),
         run=dict(type="str", default=""),

@@ -1,0 +1,83 @@
+"""Runs killed half-way (after test_rollback.py, on prod): the whole run dies the moment the switch
+is under way (.deploy-intent written) - the module on the host is killed with SIGKILL and so is the
+controller. The next run must undo the half switch, say so, and never land on what the killed run
+left; the lock it left is broken only when told."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from deploytest import (REPO, current_release, env_name, env_of, flat, health, playbook, refs,
+                        release_names)
+
+KILLED = "/tmp/killed-run"
+
+
+def prod_only(host):
+    if env_name(host) != "prod":
+        pytest.skip("the killed runs are played on prod")
+
+
+def marks(host, name):
+    out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
+    return {m for m in out.stdout.split() if m.startswith(".deploy-")}
+
+
+def run_and_kill_at_the_switch(host, name, *args):
+    """Start a playbook; when the host shows .deploy-intent, SIGKILL every Python of the deploy user
+    (the module) and then the controller. Returns once both are dead."""
+    base = env_of(host)["path"]
+    host.run(f"rm -f {KILLED}; nohup sh -c 'while [ ! -e {base}/.deploy-intent ]; do sleep 0.01; done; "
+             f"pkill -9 -u hkn -x python3; touch {KILLED}' >/dev/null 2>&1 &")
+    binary = str(REPO / ".venv" / "bin" / "ansible-playbook")
+    if not os.path.exists(binary):
+        binary = str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
+    proc = subprocess.Popen([binary, str(REPO / name), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l",
+                             host.backend.get_hostname(), *args], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not host.file(KILLED).exists and proc.poll() is None:
+        time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    host.run("pkill -f 'deploy-intent' || true")
+    assert host.file(KILLED).exists, "the run ended before it reached the switch"
+
+
+def test_a_deploy_killed_at_the_switch_is_undone_by_the_next_run(host):
+    prod_only(host)
+    before = current_release(host)
+    served = health(host)["revision"]
+    run_and_kill_at_the_switch(host, "deploy.yml", "-e", "revision=r5")
+    left = [n for n in release_names(host) if n > before][-1]
+    # The killed run holds the lock: the next run stops and names it, until told to break it.
+    refused = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
+    assert refused.returncode != 0 and "deploy_break_lock=true" in flat(refused.output)
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5", "-e", "deploy_break_lock=true")
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    assert f"an interrupted deploy ({before} -> {left}) was undone" in out, out[-3000:]
+    # The killed run's release was never proven healthy: marked bad, never a rollback target.
+    assert ".deploy-bad" in marks(host, left)
+    assert current_release(host) not in (before, left) and health(host)["revision"] == refs()["r5"]
+    back = playbook("rollback.yml", "hknweb-prod")
+    assert back.returncode == 0, back.output[-3000:]
+    assert current_release(host) == before and health(host)["revision"] == served
+
+
+def test_a_rollback_killed_at_the_switch_lands_on_its_target_when_run_again(host):
+    prod_only(host)
+    start = current_release(host)
+    assert playbook("deploy.yml", "hknweb-prod", "-e", "revision=r6").returncode == 0
+    newest = current_release(host)
+    run_and_kill_at_the_switch(host, "rollback.yml")
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "deploy_break_lock=true")
+    assert done.returncode == 0, done.output[-3000:]
+    assert "an interrupted rollback" in flat(done.output)
+    # Not one further back: the target of the killed rollback, which stays good.
+    assert current_release(host) == start and ".deploy-bad" not in marks(host, start)
+    assert ".deploy-bad" in marks(host, newest)
+    assert not host.file(env_of(host)["path"] + "/.deploy-intent").exists
