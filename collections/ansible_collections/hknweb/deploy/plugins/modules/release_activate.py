@@ -64,6 +64,14 @@ options:
         reaches it. Empty - no trial.
     type: dict
     default: {}
+  links:
+    description:
+      - Symlinks to keep pointing through C(current) - C(path) (absolute, or C(~/...)) and
+        C(target) - e.g. the public static folder to C(<deploy_path>/current/staticfiles). A real
+        file or folder at C(path) is never replaced - the task fails before anything is switched.
+    type: list
+    elements: dict
+    default: []
   service:
     description: The user unit that runs the app, e.g. C(hknweb.service).
     type: str
@@ -184,6 +192,10 @@ marked_bad:
   description: The release marked bad by this task, or V(null).
   returned: always
   type: str
+links_changed:
+  description: Paths of O(links) created or repointed.
+  returned: always
+  type: list
 removed:
   description: Releases pruned (with O(prune)).
   returned: always
@@ -220,7 +232,8 @@ class Activate:
         self.path = self.p["path"]
         self.result = dict(changed=False, switched=False, restarted=False, restart_reasons=[],
                            files_changed=[], socket_note="", reverted=False, marked_bad=None,
-                           health=None, diff=[], removed=[], removed_venvs=[], unlocked=False)
+                           health=None, diff=[], removed=[], removed_venvs=[], unlocked=False,
+                           links_changed=[])
 
     def release_path(self, name):
         return os.path.realpath(os.path.join(self.path, rp.RELEASES_DIR, name))
@@ -409,6 +422,30 @@ class Activate:
 
     # --- the modes ------------------------------------------------------------------------
 
+    def check_links(self):
+        for link in self.p["links"]:
+            path = os.path.expanduser(link["path"])
+            if os.path.lexists(path) and not os.path.islink(path):
+                self.fail("%s exists and is not a link (a shared STATIC_ROOT of an older deploy?). The deploy "
+                          "never deletes it: move it away (mv %s %s.old) or drop the link setting. Nothing was "
+                          "switched." % (path, path, path), stage="links")
+
+    def make_links(self):
+        for link in self.p["links"]:
+            path = os.path.expanduser(link["path"])
+            if os.path.islink(path) and os.readlink(path) == link["target"]:
+                continue
+            self.result["links_changed"].append(path)
+            self.result["changed"] = True
+            if self.check:
+                continue
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            temp = "%s.tmp-deploy" % path
+            if os.path.lexists(temp):
+                os.unlink(temp)
+            os.symlink(link["target"], temp)
+            os.rename(temp, path)
+
     def needs_restart(self, live, files_changed_service):
         reasons = self.result["restart_reasons"]
         if self.p["restart"]:
@@ -458,6 +495,7 @@ class Activate:
         live = inventory.require_live()
         self.result["previous"] = live
         self.result["live"] = live
+        self.check_links()
         if mode == "deploy" and not self.check and target != live:
             # Before anything the live service depends on changes (files, socket, current).
             failure = self.trial(target)
@@ -567,6 +605,7 @@ def main():
         health_timeout=dict(type="int", default=60),
         restart=dict(type="bool", default=False),
         trial=dict(type="dict", default={}),
+        links=dict(type="list", elements="dict", default=[]),
         deployer=dict(type="str", default="unknown"),
         ref=dict(type="str", default=""),
         run=dict(type="str", default=""),
@@ -577,6 +616,7 @@ def main():
     activate = Activate(module)
     try:
         result = activate()
+        activate.make_links()
         activate.prune()
     except (rp.ReleaseError, OSError) as error:
         activate.fail("%s: %s" % (type(error).__name__, error), stage="switch")
