@@ -240,10 +240,11 @@ def under_load(subject, target, name, limit, *extra, tag, old, new):
     result = load.result
     (subject.dir / f"{tag}.load.json").write_text(json.dumps(result, indent=1) + "\n")
     switched, how = hostload.switch_ok(result, old, new)
+    interleaved = switched and len(result.get("revisions") or []) > 2
     window = result["failure_window"]
     sample.update(requests=result["total"], failed=result["failed"],
                   window=window["span"] if window else 0.0, max_latency=result["latency"]["max"],
-                  switched=switched, revisions=how,
+                  switched=switched, interleaved=interleaved, revisions=how,
                   failures={k: v for k, v in result["counts"].items() if v and k != "ok"})
     log(f"{subject.label} {tag}: {hostload.summary(result)}; switch {'clean' if switched else 'NOT clean'}: {how}")
     return sample
@@ -310,7 +311,7 @@ for env_key, env_label in (("prod", "prod (unix socket)"), ("test", "test (TCP 1
                  (key, "  failed requests", "failed", ""),
                  (key, "  failure window", "window", "s"),
                  (key, "  max latency", "max_latency", "s"),
-                 (key, "  one clean switch old -> new", "switched", "")]
+                 (key, "  switched old -> new, never back", "switched", "")]
 
 
 def fmt(value, unit):
@@ -390,7 +391,9 @@ def footnotes(subjects):
                 if sample.get("load_error"):
                     notes.append(f"{where}: no load: {sample['load_error']}")
                 if "switched" in sample and not sample["switched"]:
-                    notes.append(f"{where}: revisions served: {sample['revisions']}")
+                    notes.append(f"{where}: NOT a clean switch: {sample['revisions']}")
+                elif sample.get("interleaved"):
+                    notes.append(f"{where}: clean switch, runs by request start: {sample['revisions']}")
                 if sample.get("failures"):
                     kinds = ", ".join(f"{k} {v}" for k, v in sample["failures"].items())
                     notes.append(f"{where}: failed requests by kind: {kinds} of {sample['requests']}")
@@ -433,24 +436,25 @@ def report(subjects, runs, info, notes):
 
 DOC_INTRO = """# Benchmarks
 
-`make bench` (optionally `N=<runs>`, `BASELINE=<git rev>`, `CURRENT=<git rev>`) runs `bench/run_bench.py`: it starts
-its own test hosts, deploys the sample app with the real playbooks, and times each kind of deploy,
-counting the module calls each makes on the host (each one an SSH round trip; counted by
-`tests/callback_plugins/host_calls.py`). It also puts steady load on the app (4 threads of
-new-connection `GET /health`, `tests/tools/loadgen.py`) during a code-only deploy and a rollback,
-and counts the requests that failed. `bench/bench_prune.py` adds the time of a real prune of 1,000
-releases. With `BASELINE`, that revision is measured too, on a test host of its own, the runs
-interleaved, and the last column is current / baseline. `CURRENT` measures a committed revision
-instead of the work tree. Other containers running at the same time (e.g. a `make test`) share the
-cores and slow everything down: the table names them.
+`make bench` (optionally `N=<runs>`, `BASELINE=<git rev>`, `CURRENT=<git rev>`) runs
+`bench/run_bench.py`: it starts its own test hosts, deploys the sample app with the real
+playbooks, and times each kind of deploy, counting the module calls each makes on the host (each
+one an SSH round trip; counted by `tests/callback_plugins/host_calls.py`). It also puts steady
+load on the app (4 threads of new-connection `GET /health`, `tests/tools/loadgen.py`) during a
+code-only deploy and a rollback, and counts the requests that failed. `bench/bench_prune.py` adds
+the time of a real prune of 1,000 releases. With `BASELINE`, that revision is measured too, on a
+test host of its own, the runs interleaved, and the last column is current / baseline. `CURRENT`
+measures a committed revision instead of the work tree. Other containers running at the same time
+(e.g. a `make test`) share the cores and slow everything down: the table names them.
 
-Rows: *first deploy* goes to a freshly removed `~/hknweb/prod` (the unit files of earlier runs stay);
-*code-only* deploys the next tag (same requirements); *requirements-changed* deploys a `deps-N`
-branch whose `requirements.txt` differs from every earlier one; *no-op* deploys the live commit
-again; *rollback* runs right after a deploy. Under load: *failed requests* = anything but a 2xx
-(refused, reset, timeout, 5xx, ...); *failure window* = first to last failed request; *one clean
-switch* = the answers came from the old release, then only from the new one. The calls column is
-the number of module calls on the host.
+Rows: *first deploy* goes to a freshly removed `~/hknweb/prod` (the unit files of earlier runs
+stay); *code-only* deploys the next tag (same requirements); *requirements-changed* deploys a
+`deps-N` branch whose `requirements.txt` differs from every earlier one; *no-op* deploys the live
+commit again; *rollback* runs right after a deploy. Under load: *failed requests* = anything but
+a 2xx (refused, reset, timeout, 5xx, ...); *failure window* = first to last failed request;
+*switched old -> new, never back* = the answers came from the old release, then from the new one,
+and no request started after an answer from the new release had been received was answered by
+the old one. The calls column is the number of module calls on the host.
 
 The section below is rewritten by every `make bench`; text outside it is kept.
 """

@@ -139,7 +139,7 @@ def describe_revisions(result):
     runs = result.get("revisions") or []
     if not runs:
         return "(no successful answers)"
-    return " -> ".join(f"{(r['revision'] or 'null')[:12]} x{r['count']} ({r['first']:.2f}-{r['last']:.2f} s)"
+    return " -> ".join(f"{(r['revision'] or 'null')[:12]} x{r['count']} ({r['first']:.3f}-{r['last']:.3f} s)"
                        for r in runs)
 
 
@@ -160,25 +160,47 @@ def _same(revision, expected):
     return short >= 7 and revision[:short] == expected[:short]
 
 
-def switch_ok(result, old, new):
-    """(ok, message): answers came from `old`, then from `new` only, never from old again."""
+def _find(by_revision, sha):
+    for revision, entry in (by_revision or {}).items():
+        if _same(None if revision == "null" else revision, sha):
+            return entry
+    return None
+
+
+def switch_ok(result, old, new, strict=False):
+    """(ok, message): answers came from `old`, then from `new`, and once an answer from `new` had
+    been received, no request started later was answered by `old` (causal: two requests started
+    within a few ms of each other may reach the server in either order, so the run list ordered
+    by start can interleave at the switch without the old release ever serving again).
+    strict=True also requires the run list to be exactly [old, new]."""
     runs = [r["revision"] for r in result.get("revisions") or []]
     shown = describe_revisions(result)
     if not runs:
         return False, "no successful answers at all"
+    strangers = sorted({str(r) for r in runs if not (_same(r, old) or _same(r, new))})
+    if strangers:
+        return False, f"answers came from revisions other than {old[:12]} and {new[:12]}: {strangers}: {shown}"
     if not _same(runs[0], old):
         return False, f"the first answers came from {runs[0]!r}, not the old release {old!r}: {shown}"
     if not _same(runs[-1], new):
         return False, f"the last answers came from {runs[-1]!r}, not the new release {new!r}: {shown}"
-    if len(runs) != 2:
+    if strict and len(runs) != 2:
         return False, (f"expected one switch {old[:12]} -> {new[:12]}, got {len(runs) - 1} changes "
                        f"of the revision served: {shown}")
+    old_entry, new_entry = _find(result.get("by_revision"), old), _find(result.get("by_revision"), new)
+    if old_entry and new_entry and old_entry["last_start"] >= new_entry["first_end"]:
+        late = old_entry["last_start"] - new_entry["first_end"]
+        return False, (f"the old release {old[:12]} answered a request started {late * 1000:.1f} ms after "
+                       f"an answer from the new release {new[:12]} had been received "
+                       f"(at {new_entry['first_end']:.3f} s): {shown}")
+    if len(runs) != 2:
+        shown += " (interleaved only among requests in flight at the switch)"
     return True, shown
 
 
-def assert_switched(result, old, new):
-    """The revisions served went from `old` to `new` exactly once: after the first answer from
-    the new release every answer came from it (ordered by request start)."""
-    ok, message = switch_ok(result, old, new)
+def assert_switched(result, old, new, strict=False):
+    """The answers went from `old` to `new` and never back: after an answer from the new release
+    had been received, every request started later was answered by it. See switch_ok()."""
+    ok, message = switch_ok(result, old, new, strict=strict)
     if not ok:
         raise AssertionError(message)

@@ -23,6 +23,14 @@ or to --out FILE):
                                answers {"status": "ok", "revision": "<sha>", ...}), ordered by request
                                start: [{"revision": sha, "first": s, "last": s, "count": n}, ...]; a
                                2xx without a revision counts as revision null
+    by_revision                per revision: count, first_start, last_start, first_end, last_end (s).
+                               Threads are scheduled unevenly (the GIL), so requests started within a
+                               few ms of each other can reach the server in another order than their
+                               start times: at a switch, `revisions` may show old/new interleaved for
+                               a few requests even when the server never served the old release
+                               again. The causal test: no answer from the old revision to a request
+                               started after the first answer from the new one was received, i.e.
+                               by_revision[old].last_start < by_revision[new].first_end.
     errors                     up to 5 example messages per failure kind
     duration, threads, interval, target, path, started_at (epoch seconds), stopped_by
 
@@ -180,6 +188,20 @@ class Load:
         failures = [r[0] for r in records if r[2] != "ok"]
         latencies = sorted(r[1] for r in records)
         runs = []
+        by_revision = {}
+        for start, latency, kind, revision in records:
+            if kind != "ok":
+                continue
+            end = start + latency
+            entry = by_revision.get(revision)
+            if entry is None:
+                by_revision[revision] = {"count": 1, "first_start": start, "last_start": start,
+                                         "first_end": end, "last_end": end}
+            else:
+                entry["count"] += 1
+                entry["last_start"] = start  # records are sorted by start
+                entry["first_end"] = min(entry["first_end"], end)
+                entry["last_end"] = max(entry["last_end"], end)
         for start, _, kind, revision in records:
             if kind != "ok":
                 continue
@@ -206,6 +228,9 @@ class Load:
                         "p99": round(percentile(latencies, 99), 4) if latencies else None,
                         "p50": round(percentile(latencies, 50), 4) if latencies else None},
             "revisions": runs,
+            "by_revision": {str(rev) if rev is not None else "null": {k: (round(v, 4) if k != "count" else v)
+                                                                       for k, v in entry.items()}
+                            for rev, entry in by_revision.items()},
             "errors": self.errors,
         }
 
