@@ -220,16 +220,18 @@ def test_status_shows_the_live_release_service_and_a_killed_runs_lock_with_its_t
     base, name = env_of(host)["path"], host.backend.get_hostname()
     stale = '{"holder": "carol", "purpose": "deploy r5", "epoch": %d}' % (int(host.run("date +%s").stdout) - 3 * 3600)
     host.run(f"mkdir {base}/deploy.lock && echo '{stale}' > {base}/deploy.lock/holder")
-    done = playbook("status.yml", name)
+    try:
+        done = playbook("status.yml", name)
+        shown = playbook("lock.yml", name)
+    finally:
+        broken = playbook("lock.yml", name, "-e", "break=true")
     assert done.returncode == 0, done.output[-3000:]
-    out = flat(done.output)
-    assert f"live: {current_release(host)}" in out and "service: active (running)" in out
-    assert f"runs {current_release(host)}" in out and "health: GET /health answered 200" in out
+    out = flat(done.stdout)
+    assert f"live: {current_release(host)}" in out and "service: active (running)" in out, out[-3000:]
+    assert f"runs {current_release(host)}" in out and "health: GET /health answered 200" in out, out[-3000:]
     assert "lock: held by carol for deploy r5, taken 3 h 0 min ago" in out
     assert done.calls == {name: 1}
-    shown = playbook("lock.yml", name)
-    assert "held by carol for deploy r5" in flat(shown.output) and host.file(f"{base}/deploy.lock").exists
-    broken = playbook("lock.yml", name, "-e", "break=true")
+    assert "held by carol for deploy r5" in flat(shown.output)
     assert broken.returncode == 0 and not host.file(f"{base}/deploy.lock").exists
 
 
@@ -327,3 +329,21 @@ def test_both_environments_still_serve_after_each_others_deploys(host):
     # prod and test share one account: deploying one must not disturb the other.
     other = "test" if env_name(host) == "prod" else "prod"
     assert host.run(f"systemctl --user is-active {ENVS[other]['unit']}").stdout.strip() == "active"
+
+
+def test_a_bind_another_program_holds_is_refused_before_the_switch(host):
+    # Something else listens on the port: the socket unit cannot take it, so nothing goes live
+    # and no health check can be answered by the other program.
+    name = host.backend.get_hostname()
+    host.run("nohup python3 -m http.server 8099 --bind 127.0.0.1 >/dev/null 2>&1 & sleep 1")
+    try:
+        done = playbook("deploy.yml", name, "-e", f"deploy_path={HOME}/other-{env_name(host)}",
+                        "-e", f"app_service_name=other-{env_name(host)}.service", "-e", "app_service_bind=127.0.0.1:8099")
+    finally:
+        host.run("pkill -f 'http.server 8099'")
+        host.run(f"systemctl --user disable --now other-{env_name(host)}.socket other-{env_name(host)}.service")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert f"other-{env_name(host)}.socket could not take 127.0.0.1:8099" in out, out[-3000:]
+    assert "Hint: give this environment a bind nothing else uses (app_service_bind)" in out
+    assert not host.file(f"{HOME}/other-{env_name(host)}/current").exists
