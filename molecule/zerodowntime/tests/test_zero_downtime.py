@@ -68,16 +68,17 @@ def test_a_release_that_fails_after_the_switch_is_put_back_at_once(host):
 
 
 def test_a_killed_gunicorn_master_is_replaced_within_seconds(host):
-    # kill -9 of the master: systemd notices at once and starts it again (KillMode=mixed, RestartSec=1),
-    # instead of waiting out a 90 s stop timeout; requests meanwhile wait in the socket's queue.
+    # kill -9 of the master: it is started again (Restart=on-failure, RestartSec=1) within the stop
+    # timeout (app_service_stop_timeout, 10 s; in these cgroup v1 containers systemd misses that the
+    # cgroup emptied and waits it out: it was 90 s); requests meanwhile wait in the socket's queue.
     unit = env_of(host)["unit"]
     pid = host.run(f"systemctl --user show -p MainPID --value {unit}").stdout.strip()
-    with under_load(container(), **bind_of(host)) as load:
+    with under_load(container(), timeout=20.0, **bind_of(host)) as load:
         host.run(f"kill -9 {pid}")
-        back = host.run("for i in $(seq 100); do "
+        back = host.run("for i in $(seq 150); do "
                         f"p=$(systemctl --user show -p MainPID --value {unit}); "
                         f"[ \"$p\" != 0 ] && [ \"$p\" != {pid} ] && systemctl --user is-active -q {unit} && exit 0; "
                         "sleep 0.1; done; exit 1")
-    assert back.rc == 0, "the service was not back within 10 s"
+    assert back.rc == 0, "the service was not back within 15 s"
     assert_no_failures(load.result)
     assert health(host)["revision"] == refs()["r2"]
