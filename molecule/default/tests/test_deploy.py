@@ -347,3 +347,27 @@ def test_a_bind_another_program_holds_is_refused_before_the_switch(host):
     assert f"other-{env_name(host)}.socket could not take 127.0.0.1:8099" in out, out[-3000:]
     assert "Hint: give this environment a bind nothing else uses (app_service_bind)" in out
     assert not host.file(f"{HOME}/other-{env_name(host)}/current").exists
+
+
+def test_a_rolling_deploy_stops_at_the_first_failed_batch_and_names_releases_once(host):
+    if env_name(host) != "prod":
+        return  # one run covers both environments (prod is the first batch)
+    served = {env: health_of(env) for env in ENVS}
+    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=broken-import",
+                    "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
+    assert done.returncode != 0
+    assert "failed its trial run" in flat(done.output)
+    assert "hknweb-test" not in done.calls, "the second batch never started after the first failed"
+    assert {env: health_of(env) for env in ENVS} == served
+    # A good rolling deploy: batch by batch, one release name for all.
+    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=r3")
+    assert done.returncode == 0, done.output[-3000:]
+    names = {s["environment"]: s["release"] for s in done.summaries}
+    assert set(names) == {"prod", "test"} and len(set(names.values())) == 1, names
+    assert {env: health_of(env) for env in ENVS} == {env: refs()["r3"] for env in ENVS}
+
+
+def health_of(env):
+    """The revision an environment serves, asked from inside the host."""
+    out = as_root("su", "-", USER, "-c", ENVS[env]["curl"] + "/health")
+    return json.loads(out.stdout)["revision"]
