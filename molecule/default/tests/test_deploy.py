@@ -169,7 +169,8 @@ def test_bad_input_is_refused_before_any_change(host):
                          ('{"app_service_name": "hknweb.service\\n"}', "app_service_name: '"),
                          ('{"deploy_shared_dirs": ["."]}', "deploy_shared_dirs entry '.' contains . or .."),
                          ('{"deploy_shared_dirs": ["media", "media/x"]}', "'media/x' lies inside 'media'"),
-                         ('{"deploy_shared_files": ["/etc/passwd"]}', "is absolute")]:
+                         ('{"deploy_shared_files": ["/etc/passwd"]}', "is absolute"),
+                         ("deploy_python=python3", "deploy_python is now app_python_interpreter")]:
         done = playbook("deploy.yml", host.backend.get_hostname(), "-e", extra)
         assert done.returncode != 0, extra
         out = flat(done.output)

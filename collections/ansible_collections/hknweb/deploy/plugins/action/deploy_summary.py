@@ -25,7 +25,8 @@ class ActionModule(ActionBase):
         started = data.get("started")
         data["seconds"] = round(time.time() - float(started), 1) if started else None
         if data.get("failed"):
-            data["next"] = next_command(data.get("stage"), data.get("environment"), data.get("unit"))
+            data["next"] = next_command(data.get("stage"), data.get("environment"), data.get("unit"),
+                                        data.get("action", "deploy"))
             message, out, lines = failure_ending(data)
         else:
             out, lines = summary(data)

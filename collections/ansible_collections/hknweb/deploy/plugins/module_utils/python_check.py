@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: hknweb maintainers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# MIT License (see LICENSE)
 """Does an interpreter fit an app, and would its requirements file install anything?
 
 Pure functions over text, for the python_check module (and its unit tests):
@@ -398,7 +398,7 @@ def plan_python(files, interpreters, settings, venvs, prefix="", files_known=Tru
         parts = dict(strategy=strategy, python=interpreter.get("executable"), version=interpreter.get("version"),
                      dependencies=dependency_text, pip_args=list(s.get("pip_args") or []))
         if strategy == "poetry":
-            parts.update(groups=sorted(groups), poetry=s["poetry_version"])
+            parts.update(groups=sorted(groups), poetry=s["poetry_version"], pins=s.get("poetry_constraints") or "")
         from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import venv_key
         plan["key"] = venv_key(parts)
         plan["reused"] = plan["key"] in (venvs or [])

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: hknweb maintainers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# MIT License (see LICENSE)
 """What a release is, which one is live, where a rollback goes and what pruning removes.
 
 This is the one place that knows the release layout (see the project contract):
@@ -178,7 +178,7 @@ def choose_rollback(releases, live, requested=None):
     if live is None:
         raise ReleaseError(
             "nothing is live (no current link), so there is nothing to roll back from; "
-            "use state=switch with a release name. Available: %s" % _available(releases)
+            "deploy first, or name a release (-e release=<name>). Available: %s" % _available(releases)
         )
     if requested is not None:
         return check_switchable(releases, requested)
@@ -186,7 +186,7 @@ def choose_rollback(releases, live, requested=None):
     if target is None:
         raise ReleaseError(
             "no good release older than the live release %s to roll back to. "
-            "Available: %s. Pass name= to pick one explicitly." % (live, _available(releases))
+            "Available: %s. Name one with -e release=<name> (releases.yml lists them)." % (live, _available(releases))
         )
     return target
 
@@ -547,6 +547,7 @@ def read_lock(deploy_path, now=None):
     holder["age_seconds"] = max(0, int((time.time() if now is None else now) - epoch))
     holder.setdefault("holder", "unknown")
     holder.setdefault("purpose", "unknown")
+    holder.setdefault("since", datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return holder
 
 
@@ -629,7 +630,7 @@ def _resolve_current(deploy_path, releases_dir, target, names):
         why = "which is not a release inside %s" % releases_dir
     return None, (
         "current points to %r %s; refusing to guess which release is live. "
-        "Fix the link (state=switch) first." % (target, why)
+        "Point it at a release (ln -sfn releases/<name> current) or move it away, then run again." % (target, why)
     )
 
 

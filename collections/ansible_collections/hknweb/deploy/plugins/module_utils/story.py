@@ -42,9 +42,11 @@ def begin_story(begin, mode):
             ", %s marked bad" % recovered["marked_bad"] if recovered.get("marked_bad") else ""))
     if begin.get("lock_broken"):
         lock = begin["lock_broken"]
-        parts.append("broke the lock of %s (%s, %ss old)" % (lock.get("holder"), lock.get("purpose"), lock.get("age_seconds")))
+        parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
+                                                                 describe_age(lock.get("age_seconds", 0))))
     if begin.get("shared_changed"):
-        parts.append("shared files rewritten: %s (the service restarts)" % ", ".join(begin["shared_changed"]))
+        parts.append("shared files %s: %s (the service restarts)" % (
+            "to rewrite" if begin.get("check_mode") else "rewritten", ", ".join(begin["shared_changed"])))
     live = begin.get("live")
     if mode == "deploy":
         commit = '%s "%s"' % (short(begin.get("sha")), begin.get("subject", ""))
@@ -131,12 +133,12 @@ def summary(data):
     return out, lines
 
 
-def next_command(stage, environment, unit, lock=None):
+def next_command(stage, environment, unit, action="deploy"):
     """The command to run next, for the stage a run failed at."""
     env = environment or "<env>"
     if stage == "lock":
-        return ("if that run is over: ansible-playbook deploy.yml -l %s -e deploy_break_lock=true "
-                "(ansible-playbook status.yml -l %s shows the lock)" % (env, env))
+        return ("if that run is over: ansible-playbook %s.yml -l %s -e deploy_break_lock=true "
+                "(ansible-playbook lock.yml -l %s shows the lock)" % (action, env, env))
     if stage in ("dependencies", "django", "build", "plan"):
         return ("fix the cause in the repository (or the variable named above) and deploy again: "
                 "ansible-playbook deploy.yml -l %s" % env)

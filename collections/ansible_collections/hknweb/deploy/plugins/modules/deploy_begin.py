@@ -268,7 +268,7 @@ class Begin:
         self.check = module.check_mode
         self.path = os.path.abspath(os.path.expanduser(self.p["path"]))
         self.mirror = os.path.join(self.path, "repo")
-        self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"),
+        self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"), check_mode=self.check,
                            uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
                            recovered=None, restart_required=False, shared_changed=[],
                            lock=None, lock_broken=None, venvs=[])

@@ -61,6 +61,10 @@ options:
     type: list
     elements: str
     default: []
+  poetry_constraints:
+    description: pip constraints for Poetry's own dependencies (part of the venv key with Poetry).
+    type: str
+    default: ""
   pip_args:
     description: Extra pip arguments (part of the venv key).
     type: list
@@ -93,11 +97,7 @@ EXAMPLES = r"""
     interpreter: python3.9
     strategy: poetry
     poetry_groups: [prod]
-    files_known:
-    description: Whether O(files) could be read (false in check mode before the first fetch - only the interpreter is checked).
-    type: bool
-    default: true
-  variable_prefix: app_python_
+    variable_prefix: app_python_
   register: plan
 """
 

@@ -365,7 +365,7 @@ class Activate:
                 return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=status,
                             detail=detail, pid=pid)
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+            delay = min(delay * 1.5, 0.1)  # a restart takes about a second: look often
 
     def trial(self, release):
         """Boot the new release on a private socket and ask it; None when it answers 200, else why."""
@@ -396,7 +396,7 @@ class Activate:
                                 self.p["health_path"], self.p["health_host"], status, " ".join(answer.split())[:200])
                             break
                     time.sleep(delay)
-                    delay = min(delay * 1.5, 0.3)
+                    delay = min(delay * 1.5, 0.1)
                 else:
                     detail = "no answer within %ss" % self.p["health_timeout"]
             finally:

@@ -148,8 +148,16 @@ def poetry_tool(p):
     """Poetry in its own venv, pinned (with its own dependencies constrained), built once."""
     tools = os.path.join(p["path"], "tools")
     home = os.path.join(tools, "poetry-" + p["poetry_version"])
-    if os.path.exists(os.path.join(home, rp.VENV_COMPLETE)):
+    constraints = os.path.join(home, "constraints.txt")
+    try:
+        with open(constraints, encoding="utf-8") as handle:
+            same_pins = handle.read() == p["poetry_constraints"]
+    except OSError:
+        same_pins = not p["poetry_constraints"].strip()
+    if os.path.exists(os.path.join(home, rp.VENV_COMPLETE)) and same_pins:
         return home
+    if os.path.isdir(home):
+        shutil.rmtree(home)  # other pins for Poetry's own dependencies: install it again
     os.makedirs(tools, 0o755, exist_ok=True)
     make_venv(p["poetry_python"], home)
     packages = ["poetry==" + p["poetry_version"]]
@@ -157,7 +165,6 @@ def poetry_tool(p):
         packages.append(p["poetry_mirror_plugin"])
     argv = [os.path.join(home, "bin", "pip"), "install", "--disable-pip-version-check", "--quiet"]
     if p["poetry_constraints"].strip():
-        constraints = os.path.join(home, "constraints.txt")
         with open(constraints, "w", encoding="utf-8") as handle:
             handle.write(p["poetry_constraints"])
         argv += ["-c", constraints]
