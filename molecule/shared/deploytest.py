@@ -115,3 +115,16 @@ def state(host):
 
 def main_pid(host):
     return int(host.run(f"systemctl --user show -p MainPID --value {env_of(host)['unit']}").stdout.strip() or 0)
+
+
+def only_on(host, env, why):
+    """Skip a test on the other alias (a scenario's history is built on one environment)."""
+    if env_name(host) != env:
+        import pytest
+        pytest.skip(why)
+
+
+def marks(host, name):
+    """The .deploy-* files of one release (empty when the release is gone)."""
+    out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
+    return {m for m in out.stdout.split() if m.startswith(".deploy-")}

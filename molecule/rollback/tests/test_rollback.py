@@ -4,21 +4,15 @@ import re
 
 import pytest
 
-from deploytest import (current_release, env_name, env_of, flat, health, main_pid, playbook, recap, refs,
-                        release_names, state)
+from deploytest import (current_release, env_name, env_of, flat, health, main_pid, marks, only_on, playbook,
+                        recap, refs, release_names, state)
 
 # Release names by the ref they were deployed from, filled as the tests go.
 DEPLOYED = {}
 
 
 def prod_only(host):
-    if env_name(host) != "prod":
-        pytest.skip("prod carries the A/B/C history; test keeps a single release")
-
-
-def marks(host, name):
-    out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
-    return {m for m in out.stdout.split() if m.startswith(".deploy-")}
+    only_on(host, "prod", "prod carries the A/B/C history; test keeps a single release")
 
 
 def test_single_release_rollback_is_refused_and_changes_nothing(host):

@@ -8,22 +8,14 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from deploytest import (REPO, current_release, env_name, env_of, flat, health, playbook, refs,
-                        release_names)
+from deploytest import (current_release, env_of, flat, health, marks, only_on, playbook, refs, release_names,
+                        REPO)
 
 KILLED = "/tmp/killed-run"
 
 
 def prod_only(host):
-    if env_name(host) != "prod":
-        pytest.skip("the killed runs are played on prod")
-
-
-def marks(host, name):
-    out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
-    return {m for m in out.stdout.split() if m.startswith(".deploy-")}
+    only_on(host, "prod", "the killed runs are played on prod")
 
 
 def run_and_kill_at_the_switch(host, name, *args):
