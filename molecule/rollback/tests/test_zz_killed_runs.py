@@ -19,11 +19,11 @@ def prod_only(host):
 
 
 def run_and_kill_at_the_switch(host, name, *args):
-    """Start a playbook; when the host shows .deploy-intent, SIGKILL every Python of the deploy user
-    (the module) and then the controller. Returns once both are dead."""
+    """Start a playbook; when the host shows .deploy-intent, freeze the module (SIGSTOP, so neither it
+    nor the controller's rescue can finish anything), SIGKILL the controller, then the module."""
     base = env_of(host)["path"]
     host.run(f"rm -f {KILLED}; nohup sh -c 'while [ ! -e {base}/.deploy-intent ]; do sleep 0.01; done; "
-             f"pkill -9 -u hkn -x python3; touch {KILLED}' >/dev/null 2>&1 & echo $! > {KILLED}.pid")
+             f"pkill -STOP -u hkn -f ^/usr/bin/python3; touch {KILLED}' >/dev/null 2>&1 & echo $! > {KILLED}.pid")
     binary = str(REPO / ".venv" / "bin" / "ansible-playbook")
     if not os.path.exists(binary):
         binary = str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
@@ -35,6 +35,7 @@ def run_and_kill_at_the_switch(host, name, *args):
         time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    host.run("pkill -9 -u hkn -f ^/usr/bin/python3")
     host.run(f"kill $(cat {KILLED}.pid) 2>/dev/null; rm -f {KILLED}.pid; true")  # the watcher, if it never fired
     assert host.file(KILLED).exists, "the run ended before it reached the switch"
 
