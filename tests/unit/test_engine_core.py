@@ -32,6 +32,20 @@ def test_a_release_is_complete_only_when_its_record_says_so(record, unfinished, 
     assert rp.is_complete(record, unfinished, revision, venv) is expected
 
 
+def test_a_built_release_without_its_record_is_incomplete_even_with_revision_and_venv(tmp_path):
+    # release_build made it (REVISION, venv -> ../../venvs/<key>) and the run stopped before the
+    # switch (a failed migrate): it must never pass for a release of the older layout.
+    path = build_tree(tmp_path / "prod", {D[1]: "good", D[2]: "empty"}, live=D[1])
+    key = rp.venv_key({"k": 1})
+    (path / "venvs" / key / "bin").mkdir(parents=True)
+    (path / "venvs" / key / "bin" / "python").write_text("")
+    folder = path / "releases" / D[2]
+    (folder / "REVISION").write_text(SHA + "\n")
+    os.symlink(f"../../venvs/{key}", folder / "venv")
+    assert rp.read_release(str(folder), D[2]).state == UNFINISHED
+    assert rp.rollback_target(rp.scan(path).releases, D[3]) == D[1]
+
+
 def test_scan_reads_states_from_records_not_from_what_lies_around(tmp_path):
     path = build_tree(tmp_path / "prod", {D[1]: "legacy", D[2]: "good", D[3]: "empty", D[4]: "bad",
                                           D[5]: "unfinished"}, live=D[2])

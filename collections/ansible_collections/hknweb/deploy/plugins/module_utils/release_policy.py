@@ -365,15 +365,17 @@ def read_record(release_path):
     return _read_json(os.path.join(release_path, COMPLETE_RECORD), 16384)[1]
 
 
-def is_complete(has_record, has_unfinished_marker, revision, has_venv_python):
+def is_complete(has_record, has_unfinished_marker, revision, has_venv_python, venv_is_link=False):
     """Pure rule: a release is usable when its completion record says so. A release made
-    before records existed (older layout) counts when it has a REVISION, a venv with a
-    python and no unfinished marker. Anything else is incomplete."""
+    before records existed (older layout: its own venv/ folder, never a link to venvs/) counts
+    when it has a REVISION, a venv with a python and no unfinished marker. Anything else is
+    incomplete - in particular a release of this layout (venv -> ../../venvs/<key>) without
+    its record: it stopped somewhere between its build and its switch."""
     if has_unfinished_marker:
         return False
     if has_record:
         return True
-    return bool(revision) and has_venv_python
+    return bool(revision) and has_venv_python and not venv_is_link
 
 
 def read_release(release_path, name):
@@ -385,6 +387,7 @@ def read_release(release_path, name):
         _exists_no_follow(os.path.join(release_path, UNFINISHED_MARKER)),
         revision,
         _exists_no_follow(os.path.join(release_path, VENV_LINK, "bin", "python")),
+        os.path.islink(os.path.join(release_path, VENV_LINK)),
     )
     if not complete:
         state = UNFINISHED  # incomplete wins over bad: it was never usable
