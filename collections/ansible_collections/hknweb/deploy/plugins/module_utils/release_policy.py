@@ -459,16 +459,6 @@ def plan_venv_prune(present, kept_releases):
     return sorted(k for k in present if is_venv_key(k) and k not in used)
 
 
-def remove_tree(path):
-    """Delete a folder this project made (a venv); never follows a symlink."""
-    _release_dir(path)
-    try:
-        shutil.rmtree(path)
-    except PermissionError:
-        _make_writable(path)
-        shutil.rmtree(path)
-
-
 # --- the intent record: a switch under way --------------------------------------------
 
 
@@ -870,6 +860,6 @@ def prune(deploy_path, keep, check_mode=False):
     kept = [r for r in inventory.releases if r.name in plan.keep]
     for key in plan_venv_prune(venv_keys(deploy_path), kept):
         if not check_mode:
-            remove_tree(os.path.join(deploy_path, VENVS_DIR, key))
+            remove_release(os.path.join(deploy_path, VENVS_DIR, key))  # a venv folder, same rules
         removed_venvs.append(key)
     return plan, removed, removed_venvs, inventory.names()
