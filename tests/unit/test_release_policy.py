@@ -129,11 +129,6 @@ def test_choose_rollback_without_target_fails_clearly(releases, live, message):
         rp.choose_rollback(releases, live)
 
 
-def test_after_switch_marks_the_release_rolled_back_from_and_clears_the_target():
-    after = rp.after_switch(rels(d1=BAD, d2=GOOD, d3=UNFINISHED), D[1], rolled_back_from=D[2])
-    assert [(r.name, r.state) for r in after] == [(D[1], GOOD), (D[2], BAD), (D[3], UNFINISHED)]
-
-
 # --- prune plan -----------------------------------------------------------------------
 
 

@@ -259,20 +259,6 @@ def parse_revisions_log(text):
     return found
 
 
-def after_switch(releases, target, rolled_back_from=None):
-    """The releases as they will be once `target` is live: its bad mark is cleared and,
-    for a rollback, the release rolled back from is marked bad (unfinished stays
-    unfinished: that marker wins)."""
-    changed = []
-    for release in releases:
-        if release.name == target and release.state == BAD:
-            release = replace(release, state=GOOD)
-        elif release.name == rolled_back_from and release.name != target and release.state == GOOD:
-            release = replace(release, state=BAD)
-        changed.append(release)
-    return tuple(changed)
-
-
 def describe(deploy_path, releases, live, log=None):
     """One plain dict per release (oldest first) for a module to return. What the
     completion record says wins over revisions.log (older releases have only the log)."""

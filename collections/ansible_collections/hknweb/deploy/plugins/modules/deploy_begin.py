@@ -447,7 +447,6 @@ class Begin:
     def choose_rollback(self, inventory):
         live = inventory.require_live()
         target = rp.choose_rollback(inventory.releases, live, self.p["release"])
-        release = inventory.get(target)
         folder = os.path.join(self.path, rp.RELEASES_DIR, target)
         missing = [p for p in ("venv/bin/python", "venv/bin/gunicorn") if not os.path.exists(os.path.join(folder, p))]
         if missing:
@@ -455,7 +454,6 @@ class Begin:
                           "with -e release=<name> (releases.yml lists them)." % (target, ", ".join(missing)))
         self.result["target"] = _describe_one(inventory, target)
         self.result["direction"] = "back" if target < live else ("none" if target == live else "forward")
-        del release
 
     def host_checks(self):
         """What the host must offer before anything is written: lingering and the user manager."""
