@@ -38,7 +38,7 @@ import shutil
 import stat
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
