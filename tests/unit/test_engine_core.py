@@ -236,6 +236,20 @@ def test_the_summary_says_what_is_live_where_and_what_changed():
     json.dumps(out)  # a JSON line
 
 
+def test_the_summary_says_which_django_steps_ran_skipped_and_what_was_created():
+    begin = dict(BEGIN, shared_created=["db.sqlite3"], shared_changed=["~/.my.cnf"])
+    out, lines = story.summary({"action": "deploy", "environment": "test", "host": "h", "begin": begin,
+                                "activate": ACTIVATE, "release": D[2], "django": [
+                                    {"command": "migrate --noinput", "changed": True},
+                                    {"command": "collectstatic --noinput", "changed": False,
+                                     "skipped": "the settings have no STATIC_ROOT"}]})
+    text = "\n".join(lines)
+    assert "django:    migrate --noinput (changed); collectstatic --noinput skipped (the settings have no STATIC_ROOT)" in text
+    assert "shared files created empty: db.sqlite3" in text and "shared files written: ~/.my.cnf" in text
+    assert out["shared_created"] == ["db.sqlite3"]
+    assert "shared files created empty: db.sqlite3" in story.begin_story(begin, "deploy")
+
+
 def test_a_failure_ends_with_stage_cause_what_is_live_and_the_next_command():
     data = {"action": "deploy", "environment": "prod", "begin": BEGIN, "failed": True, "stage": "django",
             "cause": "manage.py migrate --noinput failed (exit 1); its last lines:\nRuntimeError: boom",
@@ -266,3 +280,29 @@ def test_status_shows_a_service_running_something_else_and_the_lock_age():
             "service": {"active": "active", "sub": "running", "pid": 7, "runs": D[1]}, "log_tail": ["a\tb"]}
     text = "\n".join(story.status_lines(info, "prod"))
     assert "NOT the live release" in text and "held by bob for deploy, taken 3 days ago" in text
+
+
+def test_shared_files_created_empty_are_linked_like_files_and_checked_alike():
+    assert rp.check_shared(["media"], ["secrets.env"], [{"path": "s.py"}], ["db.sqlite3"]) == [
+        "media", "secrets.env", "db.sqlite3", "s.py"]
+    with pytest.raises(rp.ReleaseError, match="deploy_shared_files_create entry '../db' contains . or .."):
+        rp.check_shared([], [], [], ["../db"])
+    with pytest.raises(rp.ReleaseError, match="listed twice"):
+        rp.check_shared([], ["db.sqlite3"], [], ["db.sqlite3"])
+
+
+@pytest.mark.parametrize("path,words", [
+    ("", "is empty"), ("/etc/passwd", "is absolute"), ("~/.my.cnf", "is absolute"),
+    ("../x", "contains . or .."), ("a/./b", "contains . or .."), (".my.cnf\n", "line break"),
+    (".config/", "ends with /"),
+])
+def test_home_templates_stay_plain_paths_under_the_home(path, words):
+    with pytest.raises(rp.ReleaseError, match="Nothing was changed") as error:
+        rp.check_home_templates([{"path": path, "content": "x"}])
+    assert "deploy_home_templates entry" in str(error.value) and words in str(error.value)
+
+
+def test_home_templates_refuse_a_path_twice_and_return_good_ones():
+    assert rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".config/app/env"}]) == [".my.cnf", ".config/app/env"]
+    with pytest.raises(rp.ReleaseError, match="twice"):
+        rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".my.cnf"}])

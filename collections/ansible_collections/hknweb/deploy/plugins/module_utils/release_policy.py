@@ -778,14 +778,16 @@ def _make_writable(path):
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def check_shared(dirs, files, templates):
+def check_shared(dirs, files, templates, created=()):
     """Refuse shared entries that could escape shared/ or the release, or clash (pure).
 
-    Returns the paths to link into a release, in order: folders, files, written files.
-    Raises ReleaseError listing every problem, each with the variable to fix.
+    Returns the paths to link into a release, in order: folders, files, files created empty
+    when missing, written files. Raises ReleaseError listing every problem, each with the
+    variable to fix.
     """
     problems, entries = [], []
     for variable, values in (("deploy_shared_dirs", dirs), ("deploy_shared_files", files),
+                             ("deploy_shared_files_create", created),
                              ("deploy_shared_templates", [t.get("path") if isinstance(t, dict) else t
                                                           for t in templates])):
         for value in values or []:
@@ -810,20 +812,40 @@ def check_shared(dirs, files, templates):
     return [value for _, value in entries]
 
 
-def _shared_problem(value):
+def check_home_templates(templates):
+    """Refuse deploy_home_templates paths that are not plain relative paths under the home (pure).
+
+    Returns the paths. Raises ReleaseError listing every problem.
+    """
+    problems, paths = [], []
+    for template in templates or []:
+        value = template.get("path") if isinstance(template, dict) else template
+        why = _shared_problem(value, "the deploy user's home", ".my.cnf")
+        if why:
+            problems.append("deploy_home_templates entry %r %s" % (value, why))
+        elif value in paths:
+            problems.append("deploy_home_templates lists %r twice" % value)
+        else:
+            paths.append(value)
+    if problems:
+        raise ReleaseError("; ".join(problems) + ". Nothing was changed.")
+    return paths
+
+
+def _shared_problem(value, inside="shared/", example="media"):
     if not isinstance(value, str) or value == "":
-        return "is empty (give a path relative to shared/, e.g. media)"
+        return "is empty (give a path relative to %s, e.g. %s)" % (inside, example)
     if _CONTROL.search(value):
         return "contains a line break or control character"
-    if value.startswith("/"):
-        return "is absolute (give it relative to shared/, e.g. media)"
+    if value.startswith("/") or value.startswith("~"):
+        return "is absolute (give it relative to %s, e.g. %s)" % (inside, example)
     if value.endswith("/"):
         return "ends with / (drop the slash)"
     parts = value.split("/")
     if "" in parts:
         return "contains an empty path part (//)"
     if "." in parts or ".." in parts:
-        return "contains . or .. (it must stay inside shared/ and the release)"
+        return "contains . or .. (it must stay inside %s)" % ("shared/ and the release" if inside == "shared/" else inside)
     if parts[0] in (VENV_LINK, REVISION_FILE, COMPLETE_RECORD, BAD_MARKER, UNFINISHED_MARKER):
         return "would replace a part of the release the deploy owns"
     return None

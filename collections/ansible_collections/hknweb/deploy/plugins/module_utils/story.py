@@ -47,6 +47,9 @@ def begin_story(begin, mode):
     if begin.get("shared_changed"):
         parts.append("shared files %s: %s (the service restarts)" % (
             "to rewrite" if begin.get("check_mode") else "rewritten", ", ".join(begin["shared_changed"])))
+    if begin.get("shared_created"):
+        parts.append("shared files %s empty: %s" % (
+            "to create" if begin.get("check_mode") else "created", ", ".join(begin["shared_created"])))
     live = begin.get("live")
     if mode == "deploy":
         commit = '%s "%s"' % (short(begin.get("sha")), begin.get("subject", ""))
@@ -66,6 +69,13 @@ def where(bind, healthcheck_path):
     if bind.startswith("unix:"):
         return "socket %s" % bind[5:]
     return "http://%s%s" % (bind, healthcheck_path or "/")
+
+
+def django_line(entry):
+    """One manage.py command of the run, as the summary says it."""
+    if entry.get("skipped"):
+        return "%s skipped (%s)" % (entry.get("command"), entry["skipped"])
+    return "%s (%s)" % (entry.get("command"), "changed" if entry.get("changed") else "nothing to do")
 
 
 def summary(data):
@@ -100,6 +110,8 @@ def summary(data):
         "pruned": finish.get("removed") or activate.get("removed") or [],
         "pruned_venvs": finish.get("removed_venvs") or activate.get("removed_venvs") or [],
         "shared_changed": begin.get("shared_changed") or [],
+        "shared_created": begin.get("shared_created") or [],
+        "django": [django_line(entry) for entry in data.get("django") or []],
         "venv": data.get("venv"),
         "seconds": data.get("seconds"),
     }
@@ -125,8 +137,12 @@ def summary(data):
         lines.append("  marked bad: %s" % out["marked_bad"])
     if out["shared_changed"]:
         lines.append("  shared files written: %s" % ", ".join(out["shared_changed"]))
+    if out["shared_created"]:
+        lines.append("  shared files created empty: %s" % ", ".join(out["shared_created"]))
     if out["venv"]:
         lines.append("  venv:      %s" % out["venv"])
+    if out["django"]:
+        lines.append("  django:    %s" % "; ".join(out["django"]))
     lines.append("  pruned:    %s" % (", ".join(out["pruned"]) or "nothing")
                  + ("; venvs %s" % ", ".join(out["pruned_venvs"]) if out["pruned_venvs"] else ""))
     lines.append("  by:        %s" % (out["deployer"] or "-"))

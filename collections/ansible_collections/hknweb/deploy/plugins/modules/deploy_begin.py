@@ -83,9 +83,22 @@ options:
     type: list
     elements: str
     default: []
+  shared_files_create:
+    description: Files under C(shared/) linked into every release and created empty (mode 0600)
+      when missing, never overwritten (a SQLite database).
+    type: list
+    elements: str
+    default: []
   shared_templates:
     description: Files the deploy writes under C(shared/) (secrets) - C(path), C(content), C(mode).
       Brought up to date on every run; only their paths are ever reported.
+    type: list
+    elements: dict
+    default: []
+  home_templates:
+    description: Files the deploy writes under the deploy user's home (C(~/.my.cnf)) - C(path)
+      relative to the home, C(content), C(mode). Brought up to date on every run (a change
+      restarts the service); only their paths are ever reported.
     type: list
     elements: dict
     default: []
@@ -182,7 +195,11 @@ restart_required:
   returned: always
   type: bool
 shared_changed:
-  description: Paths under C(shared/) this run wrote (content never shown).
+  description: Paths under C(shared/) and (as C(~/path)) under the home this run wrote (content never shown).
+  returned: always
+  type: list
+shared_created:
+  description: O(shared_files_create) entries this run created empty.
   returned: always
   type: list
 files:
@@ -235,6 +252,12 @@ class Refusal(Exception):
     """Stop the run: the message says what and how to fix it."""
 
 
+def _template_options():
+    return dict(path=dict(type="str", required=True),
+                content=dict(type="str", required=True, no_log=True),
+                mode=dict(type="str", default="0600"))
+
+
 def argument_spec():
     return dict(
         path=dict(type="str", required=True),
@@ -250,11 +273,10 @@ def argument_spec():
         break_lock=dict(type="bool", default=False),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
+        shared_files_create=dict(type="list", elements="str", default=[]),
         # Only the content is secret: the paths are linked into releases and reported.
-        shared_templates=dict(type="list", elements="dict", default=[], options=dict(
-            path=dict(type="str", required=True),
-            content=dict(type="str", required=True, no_log=True),
-            mode=dict(type="str", default="0600"))),
+        shared_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
+        home_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
         commit_files=dict(type="list", elements="str", default=[]),
         interpreters=dict(type="list", elements="str", default=[]),
         release=dict(type="str"),
@@ -270,7 +292,7 @@ class Begin:
         self.mirror = os.path.join(self.path, "repo")
         self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"), check_mode=self.check,
                            uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
-                           recovered=None, restart_required=False, shared_changed=[],
+                           recovered=None, restart_required=False, shared_changed=[], shared_created=[],
                            lock=None, lock_broken=None, venvs=[])
         self.secret = self._secret()
 
@@ -333,35 +355,52 @@ class Begin:
         return rp.scan(self.path) if not self.check else inventory
 
     def shared(self):
-        entries = rp.check_shared(self.p["shared_dirs"], self.p["shared_files"],
-                                  self.p["shared_templates"])
-        self.result["shared_entries"] = entries
+        self.result["shared_entries"] = self.check_inputs()
         shared = os.path.join(self.path, "shared")
-        for template in self.p["shared_templates"]:
-            target = os.path.join(shared, template["path"])
-            mode = int(str(template.get("mode") or "0600"), 8)
-            content = template.get("content")
-            if not isinstance(content, str):
-                raise Refusal("deploy_shared_templates entry %r has no text content" % template["path"])
-            if _same_file(target, content, mode):
-                continue
-            self.result["shared_changed"].append(template["path"])
-            if not self.check:
-                os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
-                _write_private(target, content, mode)
+        home = os.path.expanduser("~")
+        for variable, folder, shown in (("deploy_shared_templates", shared, ""), ("deploy_home_templates", home, "~/")):
+            for template in self.p[variable[len("deploy_"):]]:
+                if self._bring_up_to_date(variable, os.path.join(folder, template["path"]), template):
+                    self.result["shared_changed"].append(shown + template["path"])
         for folder in self.p["shared_dirs"]:
             if not os.path.isdir(os.path.join(shared, folder)) and not self.check:
                 os.makedirs(os.path.join(shared, folder), 0o755, exist_ok=True)
+        for name in self.p["shared_files_create"]:
+            target = os.path.join(shared, name)
+            if not os.path.lexists(target):
+                self.result["shared_created"].append(name)
+                if not self.check:
+                    os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+                    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                    self.result["changed"] = True
         missing = [f for f in self.p["shared_files"] if not os.path.lexists(os.path.join(shared, f))]
         if missing:
             raise Refusal(
-                "shared file(s) %s missing in %s. Put each there once (an empty file works for a "
-                "database the app creates, e.g. touch %s), or list it in deploy_shared_templates when "
-                "the deploy should write it from a variable on every run." % (
-                    ", ".join(missing), shared, os.path.join(shared, missing[0])))
+                "shared file(s) %s missing in %s. Put each there once, list it in deploy_shared_files_create "
+                "when the deploy should create it empty (a SQLite database), or in deploy_shared_templates "
+                "when the deploy should write it from a variable on every run." % (", ".join(missing), shared))
         if self.result["shared_changed"]:
             self.result["changed"] = True
             self.result["restart_required"] = True
+
+    def check_inputs(self):
+        """Every shared and home entry, refused before anything changes."""
+        rp.check_home_templates(self.p["home_templates"])
+        return rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"],
+                               self.p["shared_files_create"])
+
+    def _bring_up_to_date(self, variable, target, template):
+        """Write one template when its content or mode differs; True when it did (or would)."""
+        mode = int(str(template.get("mode") or "0600"), 8)
+        content = template.get("content")
+        if not isinstance(content, str):
+            raise Refusal("%s entry %r has no text content" % (variable, template["path"]))
+        if _same_file(target, content, mode):
+            return False
+        if not self.check:
+            os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+            _write_private(target, content, mode)
+        return True
 
     def fetch(self):
         url = self.p["repo_url"]
@@ -512,14 +551,14 @@ class Begin:
 
         def shared():
             shared_dir = os.path.join(self.path, "shared")
-            written = {t["path"] for t in self.p["shared_templates"]}
+            written = [t["path"] for t in self.p["shared_templates"]] + self.p["shared_files_create"]
             missing = [f for f in self.p["shared_files"]
                        if f not in written and not os.path.lexists(os.path.join(shared_dir, f))]
             if missing:
-                raise Refusal("missing in %s: %s FIX: put each there once (touch %s for a database the app "
-                              "creates), or list it in deploy_shared_templates" % (
-                                  shared_dir, ", ".join(missing), os.path.join(shared_dir, missing[0])))
-            return "%d shared files present or written by the deploy" % len(self.p["shared_files"] + list(written))
+                raise Refusal("missing in %s: %s FIX: put each there once, or list it in deploy_shared_files_create "
+                              "(created empty: a database) or deploy_shared_templates (written from a variable)" % (
+                                  shared_dir, ", ".join(missing)))
+            return "%d shared files present or made by the deploy" % len(self.p["shared_files"] + written)
 
         def bind():
             address = self.p["bind"]
@@ -563,7 +602,7 @@ class Begin:
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise Refusal("deploy_path %s exists and is not a folder. Nothing was changed." % self.path)
         if mode != "status":
-            rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"])
+            self.check_inputs()
             self.host_checks()
         self.layout()
         self.lock()

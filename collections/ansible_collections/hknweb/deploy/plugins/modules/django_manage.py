@@ -15,7 +15,8 @@ description:
     release's venv and O(environment), and stops at the first one that fails, with that
     command's last output lines in the message.
   - C(migrate) reports a change only when it applied a migration; C(collectstatic) when it
-    copied a file.
+    copied a file. C(collectstatic) is skipped, and says so in RV(ran[].skipped), when the settings
+    have no C(STATIC_ROOT) (hknweb's dev mode).
 author:
   - hknweb maintainers
 options:
@@ -55,7 +56,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ran:
-  description: Each command run, with its seconds and whether it changed anything.
+  description: Each command run, whether it changed anything, and C(skipped) (why) for a
+    C(collectstatic) the settings give nothing to do.
   returned: always
   type: list
   elements: dict
@@ -94,7 +96,13 @@ for args in commands:
         if exit.code not in (None, 0):
             sys.stdout.flush(); sys.stderr.flush()
             sys.exit(exit.code if isinstance(exit.code, int) else 1)
+    except Exception as error:
+        # Settings without STATIC_ROOT (hknweb's dev mode) have nothing to collect: say so.
+        if args[0] != "collectstatic" or "STATIC_ROOT" not in str(error):
+            raise
+        sys.stdout.write("@@hknweb-deploy skipped: the settings have no STATIC_ROOT\n")
 """
+SKIPPED = re.compile(r"^@@hknweb-deploy skipped: (.*)$", re.M)
 MARKER = re.compile(r"^@@hknweb-deploy command (.*)$", re.M)
 
 
@@ -112,7 +120,9 @@ def run_each(python, release, commands, env):
     for args in commands:
         done = run([python, "manage.py"] + args, cwd=release, env=env)
         entry = dict(command=" ".join(args), seconds=round(done.seconds, 1), output=done.out)
-        if not done.ok:
+        if not done.ok and args[0] == "collectstatic" and "STATIC_ROOT" in done.err:
+            entry["output"] = "@@hknweb-deploy skipped: the settings have no STATIC_ROOT\n"
+        elif not done.ok:
             return ran, (entry, done)
         ran.append(entry)
     return ran, None
@@ -151,7 +161,11 @@ def main():
             stderr_tail=tail(entry.get("error", result.err), 20))
     for entry in ran:
         quiet = NOTHING_DONE.get(entry["command"].split(" ")[0])
-        entry["changed"] = not (quiet and quiet.search(entry.pop("output", "")))
+        output = entry.pop("output", "")
+        skipped = SKIPPED.search(output)
+        if skipped:
+            entry["skipped"] = skipped.group(1)
+        entry["changed"] = not (skipped or (quiet and quiet.search(output)))
     module.exit_json(changed=any(e["changed"] for e in ran), ran=ran, seconds=round(done.seconds, 1))
 
 
