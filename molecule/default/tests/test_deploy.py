@@ -3,6 +3,8 @@ check mode, and a second deploy. Tests run in file order."""
 import json
 import re
 
+import pytest
+
 from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, flat, health, http,
                         main_pid, playbook, recap, refs, release_names, state)
 
@@ -265,6 +267,7 @@ def test_second_commit_moves_current_reuses_the_venv_in_four_round_trips(host):
     name = host.backend.get_hostname()
     first = current_release(host)
     venv = host.run(f"readlink {env_of(host)['path']}/current/venv").stdout
+    master = main_pid(host)
     # Watch `current` through the whole deploy: it must never be missing (atomic rename, no ln -sfn gap).
     watch = f"/tmp/watch-{env_name(host)}"
     host.run(f"rm -f {watch}.*; nohup sh -c 'touch {watch}.run; while [ -e {watch}.run ]; do "
@@ -276,6 +279,11 @@ def test_second_commit_moves_current_reuses_the_venv_in_four_round_trips(host):
     assert not host.file(f"{watch}.log").exists, "current was missing during the switch"
     second = current_release(host)
     assert host.run(f"readlink /proc/{main_pid(host)}/cwd").stdout.strip().endswith("/releases/" + second)
+    # Only the code changed: gunicorn was reloaded (HUP), not restarted: the master stays, and every
+    # worker runs in the new release (none of the old one is left to answer).
+    assert main_pid(host) == master
+    workers = host.run(f"for w in $(cat /proc/{master}/task/{master}/children); do readlink /proc/$w/cwd; done")
+    assert workers.stdout.split() and all(w.endswith("/releases/" + second) for w in workers.stdout.split()), workers.stdout
     assert second != first and release_names(host) == sorted([first, second])
     assert health(host)["revision"] == refs()["r2"]
     # Same requirements: the same venv, and no installer ran.
@@ -289,6 +297,8 @@ def test_second_commit_moves_current_reuses_the_venv_in_four_round_trips(host):
     assert summary["ref"] == "r2" and summary["deployer"] and summary["seconds"] > 0
     assert summary["health"].startswith("GET /health answered 200 from " + second)
     assert summary["environment"] == env_name(host) and summary["served_at"]
+    assert summary["reloaded"] and not summary["restarted"]
+    assert any("graceful reload" in reason for reason in summary["restart_reasons"]), summary
 
 
 def test_a_no_op_deploy_restarts_nothing_in_two_round_trips(host):
@@ -376,3 +386,77 @@ def health_of(env):
     """The revision an environment serves, asked from inside the host."""
     out = as_root("su", "-", USER, "-c", ENVS[env]["curl"] + "/health")
     return json.loads(out.stdout)["revision"]
+
+
+# Three hosts of their own (aliases of this one test host, each with its own deploy path, unit and
+# bind), in an inventory written next to Molecule's: a rolling deploy whose first batch fails.
+ROLLING = {f"roll-{n}": {"deploy_path": f"{HOME}/roll-{n}", "app_service_name": f"roll-{n}.service",
+                         "app_service_bind": f"127.0.0.1:810{n}"} for n in (1, 2, 3)}
+ROLLED = {}  # what the three-host tests saw, for the test that reads the failed run's output
+
+
+def rolling_inventory():
+    import os
+    from pathlib import Path
+    import yaml
+    molecule = yaml.safe_load(Path(os.environ["MOLECULE_INVENTORY_FILE"]).read_text())
+    connection = molecule["all"]["hosts"]["hknweb-test"]
+    testhost = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared" / "testhost.yml").read_text())
+    inventory = {"rolling": {"hosts": {name: {**connection, **testhost, **own} for name, own in ROLLING.items()}}}
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "rolling.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return str(path)
+
+
+def served_by(host, name):
+    out = host.run(f"curl -sS --fail --max-time 10 http://{ROLLING[name]['app_service_bind']}/health")
+    assert out.rc == 0, (name, out.stderr)
+    return json.loads(out.stdout)["revision"]
+
+
+def rolled_state(host):
+    return {name: (host.file(own["deploy_path"] + "/current").linked_to, served_by(host, name))
+            for name, own in ROLLING.items()}
+
+
+def test_a_rolling_deploy_to_three_hosts_stops_after_the_first_host_fails_its_health_check(host):
+    # On test's turn, after every other test (it touches only its own three environments).
+    if env_name(host) != "test":
+        pytest.skip("played once, on test's turn")
+    inventory = rolling_inventory()
+    first = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "revision=r2")
+    assert first.returncode == 0, first.output[-3000:]
+    before = rolled_state(host)
+    assert {sha for _, sha in before.values()} == {refs()["r2"]}
+    # roll-1 goes live (no trial run), fails its health check and is put back; roll-2 and roll-3 wait.
+    done = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "serial=1", "-e", "revision=broken-import",
+                    "-e", "deploy_trial_run=false", "-e", "app_django_migrate=false",
+                    "-e", "app_django_collectstatic=false")
+    ROLLED["failed"] = done
+    try:
+        assert done.returncode != 0
+        out = flat(done.output)
+        assert "is live again" in out and "is marked bad" in out, out[-3000:]
+        assert set(done.calls) == {"roll-1"}, f"only the first batch ran: {done.calls}"
+        assert not {s.get("host") for s in done.summaries} & {"roll-2", "roll-3"}, done.summaries
+        # Every host keeps its release and its commit: roll-1 put back, roll-2 and roll-3 untouched.
+        assert rolled_state(host) == before
+        for name in ("roll-2", "roll-3"):
+            path = ROLLING[name]["deploy_path"]
+            assert len(host.run(f"ls -1 {path}/releases").stdout.split()) == 1, f"{name} got no new release"
+    finally:
+        host.run("systemctl --user disable --now " + " ".join(
+            f"roll-{n}.socket roll-{n}.service" for n in (1, 2, 3)))
+
+
+@pytest.mark.xfail(strict=False, reason="issue 8 (8.): the failure ending of a rolling deploy names the failed "
+                   "host only; nothing in the output says that roll-2 and roll-3 were not deployed")
+def test_a_failed_rolling_deploy_says_which_hosts_were_not_deployed(host):
+    if env_name(host) != "test":
+        pytest.skip("played once, on test's turn")
+    done = ROLLED.get("failed")
+    assert done is not None, "runs after the three-host rolling deploy"
+    out = flat(done.output)
+    # The first line names all three hosts it touches; the ending must say which were never reached.
+    assert re.search(r"not (been )?deployed.{0,120}roll-2.{0,40}roll-3|roll-2.{0,40}roll-3.{0,120}not (been )?deployed",
+                     out.split("PLAY RECAP", 1)[0]), out[-3000:]
