@@ -125,3 +125,24 @@ def process_release(pid):
         return os.path.realpath(os.readlink("/proc/%d/cwd" % pid))
     except (OSError, ValueError):
         return None
+
+
+def child_releases(pid):
+    """The real folders the children of a process (gunicorn's workers) run in; [] when none.
+
+    A worker forked before a reload still runs in the old release: while one is left, the old
+    code may answer."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+            children = [int(c) for c in handle.read().split()]
+    except (OSError, ValueError):
+        children = [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and _parent(int(entry)) == pid]
+    return [folder for folder in (process_release(child) for child in children) if folder]
+
+
+def _parent(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

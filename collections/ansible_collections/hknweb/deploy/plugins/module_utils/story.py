@@ -105,6 +105,7 @@ def summary(data):
         "served_at": where(data.get("bind"), data.get("healthcheck_path")),
         "health": health.get("detail") if health else ("not checked (check mode)" if data.get("check_mode") else None),
         "restarted": activate.get("restarted", False),
+        "reloaded": activate.get("reloaded", False),
         "restart_reasons": activate.get("restart_reasons") or [],
         "marked_bad": activate.get("marked_bad"),
         "pruned": finish.get("removed") or activate.get("removed") or [],
