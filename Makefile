@@ -57,5 +57,5 @@ bench: venv testhost
 	  $(if $(CURRENT),--current $(CURRENT))
 
 clean:
-	scripts/testhost-down $(addprefix hknweb-molecule-,$(SCENARIOS)) hknweb-demo
+	scripts/testhost-down $(addprefix $(or $(HKNWEB_TESTHOST_PREFIX),hknweb-molecule)-,$(SCENARIOS)) hknweb-demo
 	rm -rf $(VENV)

@@ -40,7 +40,7 @@ def refs():
 
 
 def container():
-    return "hknweb-molecule-" + os.environ["MOLECULE_SCENARIO_NAME"]
+    return (os.environ.get("HKNWEB_TESTHOST_PREFIX") or "hknweb-molecule") + "-" + os.environ["MOLECULE_SCENARIO_NAME"]
 
 
 def as_root(*argv):

@@ -111,6 +111,10 @@ class Plan:
     reasons: dict  # name -> why it is kept or removed
 
 
+# Service files rendered on the controller before the deploy user's home is known (a rollback in
+# one round trip) carry this mark where the home goes; the engine puts the home in on the host.
+HOME_MARK = "@@HOME@@"
+
 def is_release_name(name):
     return isinstance(name, str) and _RELEASE_NAME.match(name) is not None
 

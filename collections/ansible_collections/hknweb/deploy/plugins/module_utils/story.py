@@ -124,6 +124,9 @@ def summary(data):
     if data.get("failed"):
         verb = "FAILED " + action
     lines = ["%s %s on %s in %ss" % (verb, out["environment"], out["host"], out["seconds"])]
+    if action == "rollback" and begin.get("target"):
+        # A rollback is one round trip: what it set out to do is told here, not before.
+        lines.append("  what:      %s" % begin_story(begin, "rollback"))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
     lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
     if out["previous"] and out["previous"] != out["release"]:

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hknweb maintainers
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: release_rollback
+short_description: Roll back in one round trip - lock, choose and check the target, switch, reload, prove, unlock
+version_added: "2.1.0"
+description:
+  - What M(hknweb.deploy.deploy_begin) with O(hknweb.deploy.deploy_begin#module:mode=rollback) and
+    M(hknweb.deploy.release_activate) with O(hknweb.deploy.release_activate#module:mode=rollback) do,
+    in one module call - a rollback is what an officer runs when the site is broken, so it pays
+    one SSH round trip, not two.
+  - Checks lingering and the user manager, refuses bad shared entries, takes C(deploy.lock), undoes
+    what a killed run left (C(.deploy-intent)), brings shared and home files up to date, chooses
+    the target (O(release), or the newest good release before the live one) and checks it (a
+    complete release with its venv and run entry point).
+  - Then keeps the service files up to date, switches C(current), reloads gunicorn (same venv and
+    service files) or restarts the service, and proves the target healthy; a target that does not
+    come up is undone - the release it left is switched back and restarted. The release left
+    behind is marked bad when the rollback goes back (not when it goes forward by name).
+  - The lock is given back whatever happened (this run's lock only).
+author:
+  - hknweb maintainers
+options:
+  path:
+    description: The deploy path (absolute or C(~/...)).
+    type: str
+    required: true
+  release:
+    description: The release to go to (default - the newest good one before the live one).
+    type: str
+  run:
+    description: This run's id (the lock and the intent record carry it).
+    type: str
+    required: true
+  holder:
+    description: Who runs it (lock, C(revisions.log), the bad mark).
+    type: str
+    default: unknown
+  purpose:
+    description: What the run does (written into the lock).
+    type: str
+    default: rollback
+  break_lock:
+    description: Remove a lock left by an interrupted run before taking it.
+    type: bool
+    default: false
+  shared_dirs:
+    description: As M(hknweb.deploy.deploy_begin) (checked; created when missing).
+    type: list
+    elements: str
+    default: []
+  shared_files:
+    description: As M(hknweb.deploy.deploy_begin) (they must exist).
+    type: list
+    elements: str
+    default: []
+  shared_files_create:
+    description: As M(hknweb.deploy.deploy_begin) (created empty when missing).
+    type: list
+    elements: str
+    default: []
+  shared_templates:
+    description: As M(hknweb.deploy.deploy_begin) - written when they differ, content never shown.
+    type: list
+    elements: dict
+    default: []
+  home_templates:
+    description: As M(hknweb.deploy.deploy_begin) - files under the home, written when they differ.
+    type: list
+    elements: dict
+    default: []
+  files:
+    description: The service files (C(path), C(content), C(mode), C(unit)), as
+      M(hknweb.deploy.release_activate) takes them; C(@@HOME@@) in a path or content stands for
+      the deploy user's home.
+    type: list
+    elements: dict
+    default: []
+  service:
+    description: The user unit that runs the app.
+    type: str
+    required: true
+  socket:
+    description: Its socket unit (empty - the service binds itself).
+    type: str
+    default: ""
+  bind:
+    description: Where the app answers - C(unix:/path.sock) or C(HOST:PORT).
+    type: str
+    required: true
+  health_path:
+    description: Path that must answer 200 (empty - only the unit and its release are checked).
+    type: str
+    default: /
+  health_host:
+    description: Host header of the health request.
+    type: str
+    default: localhost
+  health_timeout:
+    description: Seconds to wait for a healthy answer.
+    type: int
+    default: 60
+  reload:
+    description: Reload gunicorn (C(HUP)) instead of a restart when the target uses the running venv
+      and the service files are unchanged (see M(hknweb.deploy.release_activate)).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Chooses and checks the target and reports what would change; writes nothing, switches
+      nothing, restarts nothing, takes no lock.
+  diff_mode:
+    support: full
+    details: Shows the service files and the target of C(current) before and after.
+  platform:
+    support: full
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Roll back to the newest good release before the live one
+  hknweb.deploy.release_rollback:
+    path: ~/hknweb/prod
+    run: "20261126T120000Z-4242"
+    holder: alice
+    service: hknweb.service
+    socket: hknweb.socket
+    bind: unix:/srv/apps/hkn/hkn.sock
+    health_host: hkn.eecs.berkeley.edu
+  register: rolled
+"""
+
+RETURN = r"""
+begin:
+  description: What M(hknweb.deploy.deploy_begin) returns for a rollback - live, target, direction,
+    releases, recovered, shared_changed, lock_broken ...
+  returned: always
+  type: dict
+activate:
+  description: What M(hknweb.deploy.release_activate) returns - live, previous, switched, reloaded,
+    restarted, health, reverted, marked_bad, unlocked ...
+  returned: when the target was chosen
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
+from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
+
+BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "shared_dirs", "shared_files",
+                 "shared_files_create", "shared_templates", "home_templates", "bind")
+SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
+
+
+class Stage:
+    """One half's view of the module: its own parameters, the module's check/diff mode, and a
+    failure that also carries what the other half found."""
+
+    def __init__(self, module, params, extra):
+        self.module, self.params, self.extra = module, params, extra
+        self.check_mode, self._diff = module.check_mode, module._diff
+
+    def fail_json(self, **result):
+        self.module.fail_json(**dict(self.extra, **result))
+
+
+def argument_spec():
+    spec = {name: option for name, option in begin_.argument_spec().items() if name in BEGIN_OPTIONS}
+    spec.update({name: option for name, option in activate_.argument_spec().items() if name in SERVICE_OPTIONS})
+    spec.update(path=dict(type="str", required=True), run=dict(type="str", required=True),
+                purpose=dict(type="str", default="rollback"))
+    return spec
+
+
+def begin_params(p):
+    params = {name: option.get("default") for name, option in begin_.argument_spec().items()}
+    params.update({name: p[name] for name in BEGIN_OPTIONS}, mode="rollback", socket_unit=p["socket"])
+    return params
+
+
+def activate_params(p, begun):
+    params = {name: option.get("default") for name, option in activate_.argument_spec().items()}
+    params.update({name: p[name] for name in SERVICE_OPTIONS})
+    params.update(path=begun["deploy_path"], mode="rollback", release=begun["target"]["name"],
+                  mark_previous_bad=begun.get("direction", "back") == "back", restart=begun["restart_required"],
+                  deployer=p["holder"], run=p["run"], unlock=True)
+    return params
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    begin = begin_.Begin(Stage(module, begin_params(p), {}))
+    try:
+        begun = begin()
+    except rp.LockHeld as error:
+        module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False, begin=begin.result)
+    except (begin_.Refusal, rp.ReleaseError, OSError) as error:
+        if begin.result.get("locked"):
+            rp.give_lock(begin.path, p["run"])
+        text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
+        module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result, live=begin.result.get("live"))
+    activate = activate_.Activate(Stage(module, activate_params(p, begun), {"begin": begun}))
+    try:
+        result = activate()
+    except (rp.ReleaseError, OSError) as error:
+        activate.fail("%s: %s" % (type(error).__name__, error), stage="switch")
+    activate.end()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(changed=bool(begun.get("changed") or result.get("changed")), begin=begun, activate=result,
+                     diff=result.get("diff", []))
+
+
+if __name__ == "__main__":
+    main()
