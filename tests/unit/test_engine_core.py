@@ -306,3 +306,10 @@ def test_home_templates_refuse_a_path_twice_and_return_good_ones():
     assert rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".config/app/env"}]) == [".my.cnf", ".config/app/env"]
     with pytest.raises(rp.ReleaseError, match="twice"):
         rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".my.cnf"}])
+
+
+def test_service_files_rendered_before_the_home_is_known_carry_the_mark_the_engine_replaces():
+    from ansible_collections.hknweb.deploy.plugins.filter.paths import home_marked
+    assert home_marked("~/hknweb/prod") == rp.HOME_MARK + "/hknweb/prod"
+    assert home_marked("~") == rp.HOME_MARK
+    assert home_marked("/srv/hknweb/prod") == "/srv/hknweb/prod" and home_marked("~bob/x") == "~bob/x"

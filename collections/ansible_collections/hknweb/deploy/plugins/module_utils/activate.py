@@ -14,7 +14,8 @@ import tempfile
 import time
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import (child_releases, http_get, journal_tail,
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import (child_releases, die_with_parent, http_get,
+                                                                         journal_tail,
                                                                          process_release, systemctl, tail,
                                                                          unit_state, user_environment)
 
@@ -226,7 +227,9 @@ class Activate:
         deadline = time.monotonic() + max(1, int(self.p["health_timeout"]))
         detail = "it did not start"
         with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=log, stderr=log, start_new_session=True)
+            # Its own session (a stop kills the whole group), and it dies with this module: a run
+            # killed during its trial leaves no gunicorn behind (deploy_begin also sweeps leftovers).
+            proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=log, stderr=log, preexec_fn=die_with_parent)
             try:
                 delay = 0.05
                 while time.monotonic() < deadline:
@@ -389,9 +392,11 @@ class Activate:
         if self.check:
             self.result["live"] = target
             return self.result
+        # The intent first: a run that dies after the completion record is written finds an intent
+        # record, so the next run marks that never-proven release bad instead of taking it as good.
+        rp.write_intent(self.path, mode, live, target, "switching", self.p["run"])
         if mode == "deploy" and self.p["record"]:
             rp.write_record(self.release_path(target), self.p["record"])
-        rp.write_intent(self.path, mode, live, target, "switching", self.p["run"])
         rp.switch_current(self.path, target)
         record = self.p["record"] or release.record or {}
         sha = record.get("sha") or release.revision

@@ -17,7 +17,7 @@ import stat
 import uuid
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, tail
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
 
 
@@ -388,6 +388,8 @@ class Begin:
             raise Refusal(inventory.current_problem + " (nothing was built)")
         inventory = self.recover(inventory)
         if mode != "status":
+            if not self.check and os.path.isdir(self.path):
+                self.result["swept_trials"] = sweep_trials(self.path)
             self.shared()
         self.result["venvs"] = rp.venv_keys(self.path, complete_only=True)
         if mode == "deploy":

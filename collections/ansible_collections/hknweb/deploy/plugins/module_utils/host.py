@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -146,3 +147,60 @@ def _parent(pid):
             return int(handle.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def die_with_parent():
+    """preexec_fn: a session of its own, and SIGTERM when the process that started it dies."""
+    os.setsid()
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the sweep of the next run stops it
+
+
+def sweep_trials(deploy_path):
+    """Stop trial runs that a killed run left (their module is gone) and remove their sockets.
+
+    A trial socket is <deploy_path>/.trial-<pid>.sock, pid being the module that started it."""
+    swept = []
+    for name in os.listdir(deploy_path):
+        match = re.match(r"^\.trial-(\d+)\.sock$", name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        sock = os.path.join(deploy_path, name)
+        for pid in _pids_mentioning(sock):
+            try:
+                os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        try:
+            os.unlink(sock)
+        except OSError:
+            pass
+        swept.append(name)
+    return swept
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pids_mentioning(text):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                if text.encode() in handle.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found

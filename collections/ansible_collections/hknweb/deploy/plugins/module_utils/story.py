@@ -44,6 +44,8 @@ def begin_story(begin, mode):
         lock = begin["lock_broken"]
         parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
                                                                  describe_age(lock.get("age_seconds", 0))))
+    if begin.get("swept_trials"):
+        parts.append("stopped the trial run a killed deploy left (%s)" % ", ".join(begin["swept_trials"]))
     if begin.get("shared_changed"):
         parts.append("shared files %s: %s (the service restarts)" % (
             "to rewrite" if begin.get("check_mode") else "rewritten", ", ".join(begin["shared_changed"])))
