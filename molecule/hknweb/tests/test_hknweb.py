@@ -116,7 +116,7 @@ def test_a_failing_migration_names_its_cause_and_what_is_live(host):
     live = current_release(host)
     done, out = deploy(host, "-e", "revision=broken-migration")
     assert done.returncode != 0
-    assert "manage.py migrate --noinput failed" in out, out[-3000:]
+    assert "failed at stage 'django'" in out and "manage.py migrate --noinput failed" in out, out[-3000:]
     assert "RuntimeError: migration 0003_broken fails on purpose" in out, out[-3000:]
     assert f"Live now: {live} ({refs()['v1'][:12]}" in out
     assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
@@ -127,7 +127,8 @@ def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
     live = current_release(host)
     done, out = deploy(host, "-e", "revision=broken-lock")
     assert done.returncode != 0
-    assert "sqlparse" in out and "0.5.999" in out, out[-3000:]
+    assert "failed at stage 'dependencies'" in out and "poetry install --only main,prod failed" in out, out[-3000:]
+    assert "Unable to find installation candidates for sqlparse (0.5.999)" in out, out[-3000:]
     assert f"Live now: {live} ({refs()['v1'][:12]}" in out
     assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
 
