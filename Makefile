@@ -17,10 +17,11 @@ $(VENV)/.installed: requirements-controller.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-controller.txt
 	@touch $@
 
-# Root-only, once per machine: Podman and friends, cgroup mounts, rlimits; then the image.
+# Root-only, once per machine: Podman and friends, cgroup mounts, rlimits; then the images (bookworm, bullseye).
 testhost:
 	@if [ "$$(id -u)" = 0 ]; then scripts/testhost-prepare; else sudo scripts/testhost-prepare; fi
 	@scripts/testhost-image >/dev/null
+	@scripts/testhost-image bullseye >/dev/null
 
 # Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
 lint: venv

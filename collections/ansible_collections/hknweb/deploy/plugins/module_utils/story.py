@@ -182,6 +182,13 @@ def failure_ending(data):
                           if out["release"] else "nothing (no release is live)"),
         "Next: %s" % data.get("next"),
     ]
+    later, batch = data.get("later_hosts") or [], data.get("batch") or []
+    if later:
+        # A rolling run (serial): Ansible stops after a batch whose every host failed.
+        verb = {"deploy": "deployed", "rollback": "rolled back"}.get(data.get("action", "deploy"), "run")
+        text.append("Not %s: %s (%s)" % (verb, ", ".join(later), "a failed batch stops the later ones"
+                                         if len(batch) <= 1 else "when every host of this batch, %s, fails; "
+                                         "else they go on" % ", ".join(batch)))
     cause = data.get("cause") or ""
     text[2:2] = ["Hint: %s" % hint["say"] for hint in data.get("hints") or [] if hint.get("match") and hint["match"] in cause]
     return "\n".join(text), out, lines

@@ -1,0 +1,176 @@
+"""The hknweb shape on a bullseye host, through the repository's own group_vars: prod on MariaDB
+(Poetry with the group prod, mysqlclient built on the host, ~/.my.cnf from vault), test in dev mode
+on sqlite in shared/. Deploy, a second deploy with a new migration, a rollback; failures that name
+their cause and what is live."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, only_on, playbook,
+                        refs, release_names)
+
+SCENARIO = Path(__file__).resolve().parents[1]
+HOST = "hkn.eecs.berkeley.edu"  # group_vars/all.yml's health-check Host, the only one prod allows
+SOCKET = {"prod": f"/srv/apps/{USER}/{USER}.sock", "test": f"/srv/apps/{USER}/test.sock"}
+MARIADB_ONLY = "row only MariaDB holds"
+SQLITE_ONLY = "row written into shared/db.sqlite3"
+
+
+def page(host, path="/"):
+    """GET path through the environment's socket with the Host hkn's settings allow; (status, body)."""
+    out = host.run(f"curl -sS --max-time 10 -o /tmp/page.$$ -w '%{{http_code}}' --unix-socket "
+                   f"{SOCKET[env_name(host)]} -H 'Host: {HOST}' http://localhost{path}; cat /tmp/page.$$; rm -f /tmp/page.$$")
+    assert out.rc == 0, out.stderr
+    return int(out.stdout[:3]), out.stdout[3:]
+
+
+def shown(host):
+    status, body = page(host)
+    assert status == 200, body[:2000]
+    values = dict(re.findall(r'<code id="([a-z-]+)">([^<]*)</code>', body))
+    values["notes"] = re.findall(r'<li class="note">([^<]*)</li>', body)
+    return values
+
+
+def vault_plaintext():
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node))
+    data = yaml.load((SCENARIO / "host_vars" / "hknweb-prod" / "10-hknweb.yml").read_text(), Loader=Loader)
+    secret = VaultSecret((SCENARIO / "vault-password.TEST-ONLY.txt").read_bytes().strip())
+    return VaultLib([("default", secret)]).decrypt(data["vault_my_cnf"]).decode()
+
+
+def deploy(host, *extra):
+    done = playbook("deploy.yml", host.backend.get_hostname(), *extra)
+    return done, flat(done.output)
+
+
+# --- prod: Poetry, mysqlclient, MariaDB through ~/.my.cnf -------------------------------------
+
+
+def test_prod_serves_v1_with_data_read_from_mariadb(host):
+    only_on(host, "prod", "prod's history")
+    values = shown(host)
+    assert values["revision"] == refs()["v1"] and values["mode"] == "prod" and values["vendor"] == "mysql"
+    assert values["notes"] == ["note from migration 0001"]
+    # A row only MariaDB holds (written by root with the mysql client) shows up on the page.
+    as_root("mysql", "hkn", "-e", f"INSERT INTO notes_note (text) VALUES ('{MARIADB_ONLY}')")
+    assert shown(host)["notes"] == ["note from migration 0001", MARIADB_ONLY]
+
+
+def test_prod_venv_is_poetry_on_python39_with_mysqlclient_built_on_the_host(host):
+    only_on(host, "prod", "prod's venv")
+    venv = env_of(host)["path"] + "/current/venv"
+    out = host.run(f"{venv}/bin/python -c 'import sys, MySQLdb, django, gunicorn; "
+                   "print(sys.version_info[:2], MySQLdb.version_info[:3], django.__version__, gunicorn.__version__)'")
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "(3, 9) (2, 2, 7) 4.2.30 21.2.0"
+    assert host.run(f"{env_of(host)['path']}/tools/poetry-2.2.1/bin/poetry --version").stdout.strip() == \
+        "Poetry (version 2.2.1)"
+    log = as_root("journalctl", "-u", "wheel-index.service", "--no-pager", "-o", "cat").stdout
+    assert "GET /mysqlclient-2.2.7.tar.gz" in log  # the sdist, built on the host
+    # prod's settings have STATIC_ROOT: collectstatic filled it in the release.
+    assert host.file(env_of(host)["path"] + "/current/staticfiles/notes/style.css").is_file
+
+
+def test_my_cnf_comes_from_the_vault_string_and_is_never_printed(host):
+    only_on(host, "prod", "prod's credentials")
+    plaintext = vault_plaintext()
+    assert "password = " in plaintext
+    assert "molecule-only-mariadb-password" not in (SCENARIO / "host_vars" / "hknweb-prod" / "10-hknweb.yml").read_text()
+    cnf = host.file(f"{HOME}/.my.cnf")
+    assert cnf.mode == 0o600 and cnf.user == USER and cnf.content_string == plaintext
+    done, out = deploy(host, "-v")  # the live commit: writes nothing new, prints no secret
+    assert done.returncode == 0, out[-3000:]
+    assert "molecule-only-mariadb-password" not in done.output
+
+
+def test_prod_second_deploy_runs_the_new_migration(host):
+    only_on(host, "prod", "prod's history")
+    before = current_release(host)
+    done, out = deploy(host, "-e", "revision=master")
+    assert done.returncode == 0, out[-3000:]
+    assert current_release(host) != before
+    values = shown(host)
+    assert values["revision"] == refs()["master"]
+    assert values["notes"] == ["note from migration 0001", MARIADB_ONLY, "note from migration 0002"]
+
+
+def test_prod_rollback_serves_the_previous_commit(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done = playbook("rollback.yml", "hknweb-prod")
+    assert done.returncode == 0, done.output[-3000:]
+    assert current_release(host) != live
+    values = shown(host)
+    assert values["revision"] == refs()["v1"]
+    assert MARIADB_ONLY in values["notes"]  # the data stays in MariaDB
+
+
+def test_a_failing_migration_names_its_cause_and_what_is_live(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done, out = deploy(host, "-e", "revision=broken-migration")
+    assert done.returncode != 0
+    assert "failed at stage 'django'" in out and "manage.py migrate --noinput failed" in out, out[-3000:]
+    assert "RuntimeError: migration 0003_broken fails on purpose" in out, out[-3000:]
+    assert f"Live now: {live} ({refs()['v1'][:12]}" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
+
+
+def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done, out = deploy(host, "-e", "revision=broken-lock")
+    assert done.returncode != 0
+    assert "failed at stage 'dependencies'" in out and "poetry install --only main,prod failed" in out, out[-3000:]
+    assert "Unable to find installation candidates for sqlparse (0.5.999)" in out, out[-3000:]
+    assert f"Live now: {live} ({refs()['v1'][:12]}" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
+
+
+def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done, out = deploy(host, "-e", "revision=master", "-e", "deploy_healthcheck_host=localhost",
+                       "-e", "deploy_healthcheck_timeout=10")
+    assert done.returncode != 0
+    assert "with Host localhost answered 400" in out, out[-3000:]
+    assert "set deploy_healthcheck_host" in out
+    assert f"Live now: {live}" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
+
+
+# --- test: dev mode, sqlite in shared/ -----------------------------------------------------------
+
+
+def test_dev_database_lives_in_shared_and_was_created_when_missing(host):
+    only_on(host, "test", "dev's database")
+    base = env_of(host)["path"]
+    db = host.file(f"{base}/shared/db.sqlite3")
+    assert db.is_file and db.user == USER
+    link = host.file(f"{base}/current/db.sqlite3")
+    assert link.is_symlink and link.linked_to == f"{base}/shared/db.sqlite3"
+    values = shown(host)
+    assert values["mode"] == "dev" and values["vendor"] == "sqlite" and values["revision"] == refs()["v1"]
+    assert values["notes"] == ["note from migration 0001"]
+
+
+def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
+    only_on(host, "test", "dev's database")
+    base = env_of(host)["path"]
+    write = host.run(f"python3 -c \"import sqlite3; c = sqlite3.connect('{base}/shared/db.sqlite3'); "
+                     f"c.execute('INSERT INTO notes_note (text) VALUES (?)', ('{SQLITE_ONLY}',)); c.commit()\"")
+    assert write.rc == 0, write.stderr
+    for revision in ("master", "v1"):
+        done, out = deploy(host, "-e", f"revision={revision}")
+        assert done.returncode == 0, out[-3000:]
+        assert "collectstatic --noinput skipped (the settings have no STATIC_ROOT)" in out, out[-3000:]
+        values = shown(host)
+        assert values["revision"] == refs()[revision]
+        assert values["notes"] == ["note from migration 0001", SQLITE_ONLY, "note from migration 0002"]
+    assert not host.file(f"{base}/current/staticfiles").exists
