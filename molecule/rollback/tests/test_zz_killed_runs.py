@@ -8,8 +8,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from deploytest import (current_release, env_of, flat, health, main_pid, marks, only_on, playbook, refs,
                         release_names, REPO)
 
@@ -174,18 +172,11 @@ def test_a_deploy_killed_in_its_trial_run_just_before_the_switch(host):
 TRIAL_LEFT = []  # processes and sockets of the trial run a killed deploy left, seen after the next deploy
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8 (10.): a deploy killed during its trial run leaves the trial "
-                   "gunicorn (own session, started by release_activate.trial) running on .trial-<pid>.sock; "
-                   "no later run stops it or removes the socket")
 def test_the_next_deploy_leaves_no_trial_run_of_a_killed_deploy_behind(host):
     prod_only(host)
     assert TRIAL_LEFT == [], f"still there after the next deploy: {TRIAL_LEFT}"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8 (1./10.): release_activate writes the completion record "
-                   "(rp.write_record) before the intent record (rp.write_intent); a run that dies between the two "
-                   "leaves a complete release that never went live and that no recovery marks bad, so a later "
-                   "rollback lands on it. Writing the intent first would let deploy_begin mark it bad.")
 def test_a_deploy_that_dies_between_the_completion_record_and_the_intent_record(host):
     # Deterministic stand-in for a kill (or ENOSPC) between the two writes just before the switch:
     # a folder where .deploy-intent goes makes the intent write fail right after the record is written.
