@@ -266,12 +266,12 @@ def test_a_failure_ends_with_stage_cause_what_is_live_and_the_next_command():
 
 def test_a_failed_batch_of_a_rolling_run_names_the_hosts_it_leaves_alone():
     data = {"action": "deploy", "environment": "prod", "begin": BEGIN, "failed": True, "stage": "health check",
-            "cause": "boom", "batch": ["web-1"], "later_hosts": ["web-2", "web-3"]}
+            "cause": "boom", "batch": ["web-1"], "play_hosts": ["web-1", "web-2", "web-3"]}
     message, _, _ = story.failure_ending(data)
     assert "Not deployed: web-2, web-3 (a failed batch stops the later ones)" in message
-    message, _, _ = story.failure_ending(dict(data, batch=["web-1", "web-2"], later_hosts=["web-3"]))
+    message, _, _ = story.failure_ending(dict(data, batch=["web-1", "web-2"]))
     assert "Not deployed: web-3 (when every host of this batch, web-1, web-2, fails; else they go on)" in message
-    message, _, _ = story.failure_ending(dict(data, later_hosts=[]))
+    message, _, _ = story.failure_ending(dict(data, batch=["web-3"]))
     assert "Not deployed" not in message
 
 

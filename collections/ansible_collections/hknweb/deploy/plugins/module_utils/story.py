@@ -182,7 +182,8 @@ def failure_ending(data):
                           if out["release"] else "nothing (no release is live)"),
         "Next: %s" % data.get("next"),
     ]
-    later, batch = data.get("later_hosts") or [], data.get("batch") or []
+    batch, hosts = data.get("batch") or [], data.get("play_hosts") or []
+    later = hosts[hosts.index(batch[-1]) + 1:] if batch and batch[-1] in hosts else []
     if later:
         # A rolling run (serial): Ansible stops after a batch whose every host failed.
         verb = {"deploy": "deployed", "rollback": "rolled back"}.get(data.get("action", "deploy"), "run")
