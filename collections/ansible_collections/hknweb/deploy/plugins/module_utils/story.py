@@ -88,6 +88,8 @@ def summary(data):
     action = data.get("action", "deploy")
     releases = {r["name"]: r for r in begin.get("releases") or []}
     live_name = activate.get("live") or (begin.get("live") or {}).get("name")
+    if isinstance(live_name, dict):  # a module's failure may carry the live release described
+        live_name = live_name.get("name")
     live = releases.get(live_name) or ((begin.get("live") or {}) if (begin.get("live") or {}).get("name") == live_name else {})
     if action == "deploy" and begin.get("needed") and live_name == data.get("release"):
         live = dict(name=live_name, revision=begin.get("sha"), subject=begin.get("subject"), ref=data.get("ref"))

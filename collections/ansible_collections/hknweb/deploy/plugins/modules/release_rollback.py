@@ -150,6 +150,11 @@ activate:
     restarted, health, reverted, marked_bad, unlocked ...
   returned: when the target was chosen
   type: dict
+activated:
+  description: On a failure, V(true) when it came from the second half (switch, reload or restart,
+    health); the failure's other keys are then those of RV(activate).
+  returned: on failure after the target was chosen
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -210,8 +215,9 @@ def main():
         if begin.result.get("locked"):
             rp.give_lock(begin.path, p["run"])
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
-        module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result, live=begin.result.get("live"))
-    activate = activate_.Activate(Stage(module, activate_params(p, begun), {"begin": begun}))
+        module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result)
+    # A failure of this half carries both halves' results (activated: the summary reads it as activate's).
+    activate = activate_.Activate(Stage(module, activate_params(p, begun), {"begin": begun, "activated": True}))
     try:
         result = activate()
     except (rp.ReleaseError, OSError) as error:
