@@ -145,6 +145,17 @@ def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live
     assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
 
 
+def test_a_gunicorn_option_of_a_newer_version_is_caught_by_the_trial_run_with_a_hint(host):
+    # hknweb pins gunicorn 21.2, which has no --no-control-socket (gunicorn >= 23 does).
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done, out = deploy(host, "-e", "revision=master", "-e", '{"app_service_gunicorn_extra_args": ["--no-control-socket"]}')
+    assert done.returncode != 0
+    assert "failed its trial run" in out and "unrecognized arguments: --no-control-socket" in out, out[-3000:]
+    assert "--no-control-socket needs 23 or newer" in out and f"Live now: {live}" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["v1"]
+
+
 # --- test: dev mode, sqlite in shared/ -----------------------------------------------------------
 
 
