@@ -2,15 +2,13 @@
 (Poetry with the group prod, mysqlclient built on the host, ~/.my.cnf from vault), test in dev mode
 on sqlite in shared/. Deploy, a second deploy with a new migration, a rollback; failures that name
 their cause and what is live."""
-import json
 import re
 from pathlib import Path
 
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, only_on, playbook,
-                        refs, release_names)
+from deploytest import HOME, USER, as_root, current_release, env_name, env_of, flat, only_on, playbook, refs
 
 SCENARIO = Path(__file__).resolve().parents[1]
 HOST = "hkn.eecs.berkeley.edu"  # group_vars/all.yml's health-check Host, the only one prod allows
