@@ -58,6 +58,7 @@ class Activate:
                            files_changed=[], socket_note="", reverted=False, marked_bad=None,
                            health=None, diff=[], removed=[], removed_venvs=[], unlocked=False,
                            links_changed=[], reloaded=False)
+        self.trial_passed = False
         # Rendered before the home was known (a rollback's one round trip): the mark stands for it.
         home = os.path.expanduser("~")
         self.files = [dict(item, path=item["path"].replace(rp.HOME_MARK, home),
@@ -150,11 +151,16 @@ class Activate:
 
     def reloadable(self, release):
         """gunicorn's master may stay and only its workers change (HUP) when nothing but the code
-        changes: the service's files and environment are the same, and the release uses the venv
+        changes: the service's files and environment are the same, the release proved it answers,
+        and it uses the venv
         the running master was started from (same interpreter and packages). New workers then
         import the app through `current` (the master cds there again on a reload); no request
         waits for a master to boot. Returns the master's pid, or 0 when a restart is needed."""
         if not self.p["reload"] or self.p["restart"] or self.result["files_changed"] or self.result["socket_note"]:
+            return 0
+        # Only a release known to answer (its trial run, or, for a rollback, its time live) is
+        # reloaded into the running master; an unproven one gets a full restart.
+        if self.p["mode"] == "deploy" and not self.trial_passed:
             return 0
         state = unit_state(self.p["service"])
         pid = int(state.get("MainPID") or 0)
@@ -239,6 +245,7 @@ class Activate:
                     if os.path.exists(sock):
                         status, answer = http_get("unix:" + sock, self.p["health_path"], self.p["health_host"])
                         if status == 200:
+                            self.trial_passed = True
                             return None
                         if status:
                             detail = "GET %s with Host %s answered %s: %s" % (
