@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from conftest import COLLECTIONS  # noqa: F401  (puts the collection on sys.path)
 from ansible_collections.hknweb.deploy.plugins.module_utils import host
@@ -52,6 +53,11 @@ def test_the_next_run_stops_a_trial_run_left_behind_and_removes_its_socket(tmp_p
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "--bind", f"unix:{left}"],
                               start_new_session=True)
     try:
+        # Until it has exec'd, /proc shows the forking test's command line, not the socket's path.
+        deadline = time.monotonic() + 5
+        while str(left).encode() not in Path(f"/proc/{orphan.pid}/cmdline").read_bytes():
+            assert time.monotonic() < deadline, "the stand-in trial run did not start"
+            time.sleep(0.01)
         assert host.sweep_trials(str(tmp_path)) == [left.name]
         assert gone(orphan.pid) and not left.exists() and mine.exists()
         assert host.sweep_trials(str(tmp_path)) == []
