@@ -312,6 +312,21 @@ def test_a_no_op_deploy_restarts_nothing_in_two_round_trips(host):
     assert "no new release: that commit was live already" in again.output
 
 
+def test_a_service_and_socket_systemd_gave_up_on_are_brought_back_by_the_next_run(host):
+    # A crash loop can hit systemd's start limit; the socket unit then fails with the service
+    # (service-start-limit-hit) and refuses every connection. Played here by restarting too often.
+    unit = env_of(host)["unit"]
+    socket_unit = unit.replace(".service", ".socket")
+    host.run(f"for i in $(seq 8); do systemctl --user restart {unit}; done; true")
+    http(host, "/health")  # a connection the socket cannot hand to the refused service
+    assert host.run(f"systemctl --user is-failed {socket_unit} {unit}").rc == 0, "systemd did not give up"
+    assert http(host, "/health").rc != 0, "the socket still answers"
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r2")  # the live commit
+    assert done.returncode == 0, done.output[-3000:]
+    assert health(host)["revision"] == refs()["r2"]
+    assert host.run(f"systemctl --user is-active {socket_unit} {unit}").rc == 0
+
+
 def test_a_rotated_secret_is_written_and_restarts_the_service(host):
     name = host.backend.get_hostname()
     pid, releases = main_pid(host), release_names(host)

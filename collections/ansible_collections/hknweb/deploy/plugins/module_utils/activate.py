@@ -145,6 +145,13 @@ class Activate:
     # --- restart and proof -------------------------------------------------------------
 
     def restart(self):
+        # A release that crash-loops (Restart=on-failure) can hit systemd's start limit, and then
+        # the socket unit fails with it (service-start-limit-hit) and refuses every connection:
+        # clear both, and have the socket listening again, before this restart.
+        units = [u for u in (self.p["service"], self.p["socket"]) if u]
+        systemctl("reset-failed", *units)
+        if self.p["socket"] and unit_state(self.p["socket"]).get("ActiveState") != "active":
+            systemctl("start", self.p["socket"])
         done = systemctl("restart", self.p["service"])
         self.result["restarted"] = True
         return done
