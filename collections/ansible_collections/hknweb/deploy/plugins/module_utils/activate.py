@@ -159,10 +159,10 @@ class Activate:
     def reloadable(self, release):
         """gunicorn's master may stay and only its workers change (HUP) when nothing but the code
         changes: the service's files and environment are the same, the release proved it answers,
-        and it uses the venv
-        the running master was started from (same interpreter and packages). New workers then
-        import the app through `current` (the master cds there again on a reload); no request
-        waits for a master to boot. Returns the master's pid, or 0 when a restart is needed."""
+        and it uses the venv the running master was started from (same interpreter and packages).
+        New workers then import the app through `current` (the master cds there again on a
+        reload); no request waits for a master to boot. Returns the master's pid, or 0 when a
+        restart is needed."""
         if not self.p["reload"] or self.p["restart"] or self.result["files_changed"] or self.result["socket_note"]:
             return 0
         # Only a release known to answer (its trial run, or, for a rollback, its time live) is

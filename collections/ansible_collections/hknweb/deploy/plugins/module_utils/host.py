@@ -171,7 +171,10 @@ def sweep_trials(deploy_path):
         sock = os.path.join(deploy_path, name)
         for pid in _pids_mentioning(sock):
             try:
-                os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
+                if os.getpgid(pid) == pid:  # a trial run leads its own group: its workers go too
+                    os.killpg(pid, signal.SIGTERM)
+                else:
+                    os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
         try:
