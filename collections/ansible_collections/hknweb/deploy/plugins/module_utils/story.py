@@ -65,6 +65,22 @@ def begin_story(begin, mode):
     return "; ".join(parts)
 
 
+def python_line(plan):
+    """One line after the Python plan: the interpreter, the range the commit declares, the
+    installer and whether the venv of this dependency set is reused or built next."""
+    if not isinstance(plan, dict) or plan.get("failed") or plan.get("skipped"):
+        return "no Python plan"
+    if plan.get("reused"):
+        venv = "venv %s exists: no installer runs" % plan.get("key")
+    elif plan.get("key"):
+        venv = "new dependency set: venv %s is built next (pip/Poetry, 10-60 s)" % plan["key"]
+    else:
+        venv = "the venv is planned once the commit is fetched"
+    return "Python %s (%s); %s; install with %s (%s); %s" % (
+        plan.get("python"), plan.get("executable"), " and ".join(plan.get("requires_python") or [])
+        or "no declared range", plan.get("strategy"), plan.get("strategy_reason"), venv)
+
+
 def where(bind, healthcheck_path):
     if not bind:
         return "?"
