@@ -52,7 +52,8 @@ def playbook(name, limit, *args, env=None):
     """Run one of the project's entry points (deploy.yml, rollback.yml, ...) from the repo root.
 
     The result also carries `calls` ({host: module calls on that host}, counted by the callback in
-    tests/callback_plugins) and `summaries` (the JSON lines DEPLOY_SUMMARY_JSON received)."""
+    tests/callback_plugins), `controller` ({host: tasks that ran on the controller for it}) and
+    `summaries` (the JSON lines DEPLOY_SUMMARY_JSON received)."""
     binary = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
     cmd = [binary, str(REPO / name), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", limit, *args]
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,8 +64,9 @@ def playbook(name, limit, *args, env=None):
                        DEPLOY_SUMMARY_JSON=str(summary), **(env or {}))
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=run_env)
         done.output = done.stdout + done.stderr
-        done.calls = ({h: v["calls"] for h, v in json.loads(calls.read_text())["hosts"].items()}
-                      if calls.exists() else {})
+        counted = json.loads(calls.read_text())["hosts"] if calls.exists() else {}
+        done.calls = {h: v["calls"] for h, v in counted.items() if v["calls"]}
+        done.controller = {h: v["controller"] for h, v in counted.items()}
         done.summaries = ([json.loads(line) for line in summary.read_text().splitlines()]
                           if summary.exists() else [])
     return done

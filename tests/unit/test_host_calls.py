@@ -13,9 +13,10 @@ PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
 
 pytestmark = pytest.mark.skipif(not PLAYBOOK_BIN.exists(), reason=f"no ansible-playbook next to {sys.executable}")
 
-# Counted: 2 commands + 3 loop items + 1 ignored failure = 6. Not counted: debug, set_fact, assert,
-# include_vars, an action plugin with _requires_connection = False, the skipped command, the skipped
-# loop items and the command delegated to localhost.
+# Counted as calls: 2 commands + 3 loop items + 1 ignored failure = 6. Counted as controller tasks
+# (no round trip): debug, set_fact, assert, include_vars, an action plugin with
+# _requires_connection = False and the command delegated to localhost = 6. Neither: the skipped
+# command and the skipped loop items.
 PLAYBOOK = """\
 - name: Mixed tasks
   hosts: h1
@@ -93,5 +94,7 @@ def test_counts_module_calls_on_the_target_only(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
-    assert report == {"hosts": {"h1": {"calls": 6, "tasks": [
-        "one", "two", "loop", "loop", "loop", "fails but ignored"]}}}, proc.stdout
+    assert report == {"hosts": {"h1": {
+        "calls": 6, "tasks": ["one", "two", "loop", "loop", "loop", "fails but ignored"],
+        "controller": 6, "controller_tasks": ["say", "remember", "check", "vars", "controller-side action plugin",
+                                              "on the controller"]}}}, proc.stdout

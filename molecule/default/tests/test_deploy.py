@@ -309,6 +309,9 @@ def test_a_no_op_deploy_restarts_nothing_in_two_round_trips(host):
     assert recap(again, name)["changed"] == 0, again.output[-3000:]
     assert release_names(host) == releases and main_pid(host) == pid
     assert again.calls == {name: 2}, again.calls  # budget: no-op deploy <= 5
+    # Controller tasks cost no round trip but 50-100 ms each: name and say the run, one knob check
+    # per role, the Python plan and its line, render, static link, summary.
+    assert again.controller[name] <= 12, again.controller
     assert "no new release: that commit was live already" in again.output
 
 
@@ -348,6 +351,8 @@ def test_rollback_takes_one_round_trip_and_puts_the_first_release_back(host):
     assert done.returncode == 0, done.output[-3000:]
     assert current_release(host) == first and health(host)["revision"] == refs()[env_of(host)["default_ref"]]
     assert done.calls == {name: 1}, done.calls  # budget: rollback <= 4
+    # No round trip, 50-100 ms each: name and say the run, two knob checks, render, summary.
+    assert done.controller[name] <= 6, done.controller
     summary, = done.summaries
     assert (summary["action"], summary["release"], summary["previous"], summary["marked_bad"]) == (
         "rollback", first, second, second)
