@@ -19,7 +19,6 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 
-
 def broken_rules(rules):
     """['<var>: <msg>', ...] for every rule whose `ok` is not true (msg on one line)."""
     return ["%s: %s" % (rule["var"], " ".join(str(rule["msg"]).split()))
@@ -36,7 +35,7 @@ class ActionModule(ActionBase):
         args = self._task.args
         problems = (self.spec_problems(task_vars) + broken_rules(args.get("rules") or [])
                     + self.shared_problems(task_vars, args.get("distinct") or []))
-        problems = [p if p.endswith(".") else p + "." for p in problems]
+        problems = [text if text.endswith(".") else text + "." for text in problems]
         result.update(changed=False, problems=problems)
         if problems:
             result.update(failed=True, msg=" ".join(problems) + " Nothing was changed.")
