@@ -250,6 +250,22 @@ def test_the_summary_says_which_django_steps_ran_skipped_and_what_was_created():
     assert "shared files created empty: db.sqlite3" in story.begin_story(begin, "deploy")
 
 
+@pytest.mark.parametrize("plan,words", [
+    ({"reused": True, "key": "ad0c8abd8da5ce0f"}, "venv ad0c8abd8da5ce0f exists: no installer runs"),
+    ({"reused": False, "key": "0123456789abcdef"}, "new dependency set: venv 0123456789abcdef is built next"),
+    ({"reused": False, "key": ""}, "the venv is planned once the commit is fetched"),
+])
+def test_the_python_line_says_interpreter_range_installer_and_venv(plan, words):
+    plan = dict(plan, python="3.9.2", executable="/usr/bin/python3.9", strategy="poetry",
+                strategy_reason="the commit has poetry.lock", requires_python=[])
+    line = story.python_line(plan)
+    assert line.startswith("Python 3.9.2 (/usr/bin/python3.9); no declared range; install with poetry "
+                           "(the commit has poetry.lock); "), line
+    assert words in line, line
+    assert "; >=3.9,<3.10;" in story.python_line(dict(plan, requires_python=[">=3.9,<3.10"]))
+    assert story.python_line({"failed": True}) == "no Python plan"
+
+
 def test_a_failure_ends_with_stage_cause_what_is_live_and_the_next_command():
     data = {"action": "deploy", "environment": "prod", "begin": BEGIN, "failed": True, "stage": "django",
             "cause": "manage.py migrate --noinput failed (exit 1); its last lines:\nRuntimeError: boom",
