@@ -178,6 +178,17 @@ class Activate:
             os.path.realpath(os.path.join(self.release_path(release), rp.VENV_LINK))
         return pid if same_venv else 0
 
+    @staticmethod
+    def died(state, pid=None):
+        """Why the service will not answer (it started and exited, or its master was replaced
+        since `pid` was asked), or None."""
+        if state.get("SubState") in ("auto-restart", "failed", "dead") or state.get("ActiveState") == "failed":
+            return "the service exited after it started (%s/%s)" % (state.get("ActiveState"), state.get("SubState"))
+        if pid and int(state.get("MainPID") or 0) not in (0, pid):
+            return "the service exited after it started (its master %d was replaced by %s)" % (
+                pid, state.get("MainPID"))
+        return None
+
     def prove(self, release):
         """Poll until healthy or out of time; returns the health dict."""
         expected = self.release_path(release)
@@ -188,12 +199,12 @@ class Activate:
             state = unit_state(self.p["service"])
             pid = int(state.get("MainPID") or 0)
             running = process_release(pid) if pid else None
-            if state.get("SubState") in ("auto-restart", "failed", "dead") or state.get("ActiveState") == "failed":
+            died = self.died(state)
+            if died:
                 # It started and died (a worker failed to boot): waiting longer only makes the
                 # queued requests wait, so put the previous release back now.
                 return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=None, pid=pid,
-                            detail="the service exited after it started (%s/%s)" % (
-                                state.get("ActiveState"), state.get("SubState")))
+                            detail=died)
             if state.get("ActiveState") != "active" or not pid:
                 detail = "the unit is %s (%s)" % (state.get("ActiveState"), state.get("SubState"))
             elif running != expected:
@@ -204,7 +215,19 @@ class Activate:
                 return dict(ok=True, seconds=round(time.monotonic() - started, 2), status=None,
                             detail="active, running %s" % release, pid=pid)
             else:
-                status, answer = http_get(self.p["bind"], self.p["health_path"], self.p["health_host"])
+                # The question waits in the socket's queue while gunicorn boots; it must not
+                # also wait there for a master that died meanwhile (a worker failed to boot).
+                gone = []
+
+                def give_up(pid=pid):
+                    gone.append(self.died(unit_state(self.p["service"]), pid))
+                    return gone[-1]
+
+                status, answer = http_get(self.p["bind"], self.p["health_path"], self.p["health_host"],
+                                          give_up=give_up)
+                if gone and gone[-1]:
+                    return dict(ok=False, seconds=round(time.monotonic() - started, 2), status=None, pid=pid,
+                                detail=gone[-1])
                 if status == 200:
                     # Ask the unit again: a worker that fails to boot makes the master exit.
                     again = unit_state(self.p["service"])
@@ -439,7 +462,8 @@ class Activate:
 
     def revert(self, target, previous, health):
         journal = journal_tail(self.p["service"])
-        cause = "%s did not come up within %ss: %s" % (target, self.p["health_timeout"], health["detail"])
+        cause = "%s failed its health check after %ss (of %ss allowed): %s" % (
+            target, health["seconds"], self.p["health_timeout"], health["detail"])
         self.result["reverted"] = bool(previous)
         previous_was_marked = previous is not None and self.result["marked_bad"] == previous
         rp.mark_bad(self.release_path(target), "failed its health check: " + health["detail"])

@@ -79,8 +79,32 @@ def journal_tail(unit, lines=20):
     return tail(status.out, lines) or tail(done.err, 3)
 
 
-def http_get(bind, path, host, timeout=5.0):
-    """(status, body excerpt) of GET path over the bind, or (None, why) when it fails."""
+class _GaveUp(Exception):
+    """Raised inside http_get when its give_up callback names a reason to stop waiting."""
+
+
+def http_get(bind, path, host, timeout=5.0, give_up=None):
+    """(status, body excerpt) of GET path over the bind, or (None, why) when it fails.
+
+    give_up, when given, is called about every 0.1 s while the answer is awaited; a reason it
+    returns ends the wait with (None, reason). Behind a systemd socket a request to a server
+    that is dying does not fail: it waits in the socket's queue, so only asking the unit tells
+    a health check at once that nobody is going to answer."""
+    deadline = time.monotonic() + timeout
+
+    def waiting(call, *args):
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            conn.settimeout(min(left, 0.1) if give_up else left)
+            try:
+                return call(*args)
+            except socket.timeout:
+                why = give_up() if give_up and time.monotonic() < deadline else None
+                if why:
+                    raise _GaveUp(why)
+
     try:
         if bind.startswith("unix:"):
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -92,17 +116,21 @@ def http_get(bind, path, host, timeout=5.0):
                 hostname = "127.0.0.1"
             conn = socket.socket(socket.AF_INET6 if ":" in hostname else socket.AF_INET, socket.SOCK_STREAM)
             address = (hostname, int(port))
-        conn.settimeout(timeout)
         with conn:
+            # connect in one go (a connect cut short cannot simply be called again); a listening
+            # socket's queue takes the connection at once, and the wait is for the answer.
+            conn.settimeout(timeout)
             conn.connect(address)
             conn.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: hknweb-deploy health check\r\n"
                           "Connection: close\r\n\r\n" % (path, host)).encode("latin-1"))
             data = b""
             while len(data) < 65536:
-                chunk = conn.recv(8192)
+                chunk = waiting(conn.recv, 8192)
                 if not chunk:
                     break
                 data += chunk
+    except _GaveUp as why:
+        return None, str(why)
     except (OSError, ValueError) as error:
         return None, "%s: %s" % (type(error).__name__, error)
     head, _, body = data.partition(b"\r\n\r\n")
