@@ -23,12 +23,13 @@ testhost:
 	@scripts/testhost-image >/dev/null
 	@scripts/testhost-image bullseye >/dev/null
 
-# Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
+# ruff: the Python rule set in ruff.toml (why each family). Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
 lint: venv
 	@ansible-lint --offline --profile production --nocolor \
 	  && echo "CHECK PASS: ansible-lint" || { echo "CHECK FAIL: ansible-lint"; exit 1; }
 	@yamllint --strict . && echo "CHECK PASS: yamllint" || { echo "CHECK FAIL: yamllint"; exit 1; }
 	@python scripts/check-role-specs roles && echo "CHECK PASS: role specs" || { echo "CHECK FAIL: role specs"; exit 1; }
+	@ruff check --quiet . && echo "CHECK PASS: ruff" || { echo "CHECK FAIL: ruff"; exit 1; }
 
 unit: venv
 	pytest -q -p no:cacheprovider tests/unit

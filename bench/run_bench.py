@@ -373,9 +373,9 @@ def table(subjects):
             row.append(f"{a / b:.2f}" if a is not None and b else "-")
         lines.append(row)
     widths = [max(len(r[c]) for r in [header] + lines) for c in range(len(header))]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
            "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in lines]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in lines]
     return "\n".join(out)
 
 

@@ -1,7 +1,6 @@
 """The account's environment registry (module_utils/environments.py): records merge per writer,
 are whole or absent, and the pure clash check tells what two environments share."""
 
-import json
 import os
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import environments as envs

@@ -14,6 +14,9 @@ does the same three checks in one, reporting every problem at once:
 
 from __future__ import annotations
 
+import os
+
+import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -23,6 +26,13 @@ def broken_rules(rules):
     """['<var>: <msg>', ...] for every rule whose `ok` is not true (msg on one line)."""
     return ["%s: %s" % (rule["var"], " ".join(str(rule["msg"]).split()))
             for rule in rules if rule.get("ok") is not True]
+
+
+def role_spec(path, entry_point="main"):
+    """The options of one entry point of a role's meta/argument_specs.yml ({} when it has none)."""
+    with open(path, encoding="utf-8") as handle:
+        specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+    return (specs.get(entry_point) or {}).get("options") or {}
 
 
 class ActionModule(ActionBase):
@@ -44,10 +54,12 @@ class ActionModule(ActionBase):
         return result
 
     def spec_problems(self, task_vars):
-        role = self._task._role
-        if role is None:
+        # The spec is read from the role's file through the public magic variable role_path (Ansible's
+        # own parsed copy sits behind a private Role method that may move between releases).
+        role_path = task_vars.get("role_path")
+        if not role_path:
             raise AnsibleActionFail("hknweb.deploy.knobs checks a role's knobs: call it from the role's tasks.")
-        spec = (role._get_role_argspecs().get("main") or {}).get("options") or {}
+        spec = role_spec(os.path.join(role_path, "meta", "argument_specs.yml"))
         given = self._templar.template({name: task_vars[name] for name in spec if name in task_vars})
         return ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages
 

@@ -103,7 +103,7 @@ def http_get(bind, path, host, timeout=5.0, give_up=None):
             except socket.timeout:
                 why = give_up() if give_up and time.monotonic() < deadline else None
                 if why:
-                    raise _GaveUp(why)
+                    raise _GaveUp(why) from None
 
     try:
         if bind.startswith("unix:"):

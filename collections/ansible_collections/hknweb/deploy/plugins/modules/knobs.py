@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: knobs
 short_description: Check a role's knobs on the controller in one task, before anything changes
-version_added: "2.0.0"
+version_added: "2.1.0"
 description:
   - Runs in a role's tasks (its C(main) entry point) and checks, all at once, the role's argument
     spec (C(meta/argument_specs.yml), entry point C(main)) the way Ansible's role validation does,

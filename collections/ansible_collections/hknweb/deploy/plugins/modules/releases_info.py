@@ -63,7 +63,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 releases:
-  description: Every release, oldest first - name, path, revision, state, live, rollback_target, ref, subject, deployer, time, venv.
+  description: >-
+    Every release, oldest first - name, path, revision, state, live, rollback_target, ref, subject,
+    deployer, time, venv.
   returned: always
   type: list
   elements: dict
