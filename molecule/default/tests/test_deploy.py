@@ -172,7 +172,10 @@ def test_bad_input_is_refused_before_any_change(host):
                          ('{"deploy_shared_dirs": ["."]}', "deploy_shared_dirs entry '.' contains . or .."),
                          ('{"deploy_shared_dirs": ["media", "media/x"]}', "'media/x' lies inside 'media'"),
                          ('{"deploy_shared_files": ["/etc/passwd"]}', "is absolute"),
-                         ("deploy_python=python3", "deploy_python is now app_python_interpreter")]:
+                         ("deploy_python=python3", "deploy_python is now app_python_interpreter"),
+                         # a ref that cannot be a git ref never reaches the lock (issue 18 item 1)
+                         ("revision=" + "r" * 4096, "deploy_ref: 'rrr"),
+                         ('{"revision": "r1\\u001b[31m\\nx"}', "deploy_ref: 'r1")]:
         done = playbook("deploy.yml", host.backend.get_hostname(), "-e", extra)
         assert done.returncode != 0, extra
         out = flat(done.output)
@@ -180,6 +183,7 @@ def test_bad_input_is_refused_before_any_change(host):
         assert "Nothing was changed" in out, extra
     assert state(host) == before
     assert not host.file("/tmp/pwned").exists
+    assert not host.file(env_of(host)["path"] + "/deploy.lock").exists
 
 
 def test_missing_linger_is_reported_before_any_change(host):

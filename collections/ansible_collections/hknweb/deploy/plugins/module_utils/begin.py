@@ -16,7 +16,9 @@ import socket
 import stat
 import uuid
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
 
@@ -103,11 +105,11 @@ class Begin:
                 self.result["changed"] = True
 
     def lock(self):
-        self.result["lock"] = rp.read_lock(self.path) if os.path.isdir(self.path) else None
+        self.result["lock"] = lock_.read_lock(self.path) if os.path.isdir(self.path) else None
         if self.check or self.p["mode"] == "status":
             return
-        self.result["lock_broken"] = rp.take_lock(self.path, self.p["holder"], self.p["purpose"],
-                                                  self.p["run"], self.p["break_lock"])
+        self.result["lock_broken"] = lock_.take_lock(self.path, self.p["holder"], self.p["purpose"],
+                                                     self.p["run"], break_stale=self.p["break_lock"])
         self.result["locked"] = True
 
     def recover(self, inventory):
@@ -370,8 +372,17 @@ class Begin:
 
     # --- the whole stage -----------------------------------------------------------------
 
+    def check_ref(self):
+        """A ref that cannot be a git ref is refused before anything (it goes into the lock and the log)."""
+        why = ref_problem(self.p["ref"]) if self.p["mode"] in ("deploy", "doctor") else None
+        if why:
+            raise Refusal("the ref %s (-e revision=, deploy_ref) cannot be a branch, tag or commit: %s. Give a "
+                          "branch, tag or commit sha, e.g. -e revision=master. Nothing was changed."
+                          % (shown(self.p["ref"]), why))
+
     def __call__(self):
         mode = self.p["mode"]
+        self.check_ref()
         if mode == "doctor":
             self.doctor()
             return self.result

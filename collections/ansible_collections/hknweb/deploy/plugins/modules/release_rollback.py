@@ -159,6 +159,7 @@ activated:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
@@ -211,7 +212,7 @@ def main():
         begun = begin()
     except rp.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False, begin=begin.result)
-    except (begin_.Refusal, rp.ReleaseError, OSError) as error:
+    except (begin_.Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
         if begin.result.get("locked"):
             rp.give_lock(begin.path, p["run"])
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
