@@ -85,6 +85,26 @@ def test_the_argument_spec_and_the_rules_both_stop_the_run(tmp_path, extra, word
     assert "Nothing was changed" in out
 
 
+@pytest.mark.parametrize("extra,words", [
+    ("deploy_batch=abc", "deploy_batch: -e deploy_batch=abc is not a batch size"),
+    ("deploy_batch=0", "deploy_batch: -e deploy_batch=0 is not a batch size"),
+    ("deploy_batch=150%", "deploy_batch: -e deploy_batch=150% is not a batch size"),
+    ("serial=abc", "serial: -e serial= is not read (Ansible reserves the name): say -e deploy_batch="),
+    ("serial=1", "say -e deploy_batch="),
+])
+def test_a_bad_batch_size_or_the_reserved_name_is_refused_not_crashed_on(tmp_path, extra, words):
+    for playbook in ("deploy.yml", "rollback.yml"):
+        rc, out = preflight(inventory(tmp_path), "-e", extra, playbook=playbook)
+        assert rc != 0 and "Unexpected Exception" not in out, out[-3000:]
+        assert words in out and "Nothing was changed" in out, out[-3000:]
+
+
+def test_a_batch_size_of_hosts_or_a_share_passes(tmp_path):
+    for value in ("1", "50%"):
+        rc, out = preflight(inventory(tmp_path), "-e", "deploy_batch=" + value)
+        assert rc == 0, out[-3000:]
+
+
 def test_a_sha_passes_as_a_ref(tmp_path):
     rc, out = preflight(inventory(tmp_path), "-e", "revision=" + "0123456789abcdef" * 2 + "01234567")
     assert rc == 0, out[-3000:]

@@ -392,14 +392,14 @@ def test_a_rolling_deploy_stops_at_the_first_failed_batch_and_names_releases_onc
     if env_name(host) != "test":
         return
     served = {env: health_of(env) for env in ENVS}
-    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=broken-import",
+    done = playbook("deploy.yml", "prod,test", "-e", "deploy_batch=1", "-e", "revision=broken-import",
                     "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
     assert done.returncode != 0
     assert "failed its trial run" in flat(done.output)
     assert "hknweb-test" not in done.calls, "the second batch never started after the first failed"
     assert {env: health_of(env) for env in ENVS} == served
     # A good rolling deploy: batch by batch, one release name for all.
-    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=r3")
+    done = playbook("deploy.yml", "prod,test", "-e", "deploy_batch=1", "-e", "revision=r3")
     assert done.returncode == 0, done.output[-3000:]
     names = {s["environment"]: s["release"] for s in done.summaries}
     assert set(names) == {"prod", "test"} and len(set(names.values())) == 1, names
@@ -453,7 +453,7 @@ def test_a_rolling_deploy_to_three_hosts_stops_after_the_first_host_fails_its_he
     before = rolled_state(host)
     assert {sha for _, sha in before.values()} == {refs()["r2"]}
     # roll-1 goes live (no trial run), fails its health check and is put back; roll-2 and roll-3 wait.
-    done = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "serial=1", "-e", "revision=broken-import",
+    done = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "deploy_batch=1", "-e", "revision=broken-import",
                     "-e", "deploy_trial_run=false", "-e", "app_django_migrate=false",
                     "-e", "app_django_collectstatic=false")
     ROLLED["failed"] = done
