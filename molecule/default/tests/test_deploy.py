@@ -198,6 +198,27 @@ def test_missing_linger_is_reported_before_any_change(host):
     assert state(host) == before
 
 
+def test_current_pointed_at_tmp_by_hand_stops_stage_1_with_the_fix(host):
+    # issue 18 item 4: refused before anything is built (not at the switch, "Live now: nothing").
+    base = env_of(host)["path"]
+    live = current_release(host)
+    host.run(f"ln -sfn /tmp {base}/current")
+    try:
+        before = state(host)
+        done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r1")
+        after = state(host)
+        listing = host.run(f"ls -A {base}/releases").stdout
+    finally:
+        host.run(f"ln -sfn releases/{live} {base}/current")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "current points to '/tmp', not to a release in" in out, out[-3000:]
+    assert f"ln -sfn releases/{live} {base}/current" in out and "Nothing was changed" in out
+    assert "stage 'begin'" in out
+    assert after == before and listing.split() == [live]
+    assert not host.file(f"{base}/deploy.lock").exists
+
+
 def test_the_doctor_passes_on_a_good_host_and_changes_nothing(host):
     before = state(host)
     done = playbook("check.yml", host.backend.get_hostname())

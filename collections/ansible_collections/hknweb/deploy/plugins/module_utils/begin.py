@@ -16,6 +16,7 @@ import socket
 import stat
 import uuid
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
@@ -380,6 +381,14 @@ class Begin:
                           "branch, tag or commit sha, e.g. -e revision=master. Nothing was changed."
                           % (shown(self.p["ref"]), why))
 
+    def check_current(self):
+        """`current` edited by hand (pointing at /tmp, a real folder) stops the run here, before
+        anything is written or built, with the command that fixes it (env_paths.current_refusal)."""
+        if os.path.isdir(self.path):
+            why = env_paths.current_refusal(rp.scan(self.path))
+            if why:
+                raise Refusal(why)
+
     def __call__(self):
         mode = self.p["mode"]
         self.check_ref()
@@ -391,12 +400,11 @@ class Begin:
         if mode != "status":
             self.check_inputs()
             self.host_checks()
+            self.check_current()
         self.layout()
         self.lock()
         inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
         self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None
-        if inventory.current_kind not in ("absent", "link"):
-            raise Refusal(inventory.current_problem + " (nothing was built)")
         inventory = self.recover(inventory)
         if mode != "status":
             if not self.check and os.path.isdir(self.path):
