@@ -389,6 +389,20 @@ class Begin:
             if why:
                 raise Refusal(why)
 
+    def check_rollback_target(self):
+        """A rollback stays read-only until it knows it has a target: no deploy path, nothing live or
+        nothing to go to stops it before any folder, lock or shared file is written."""
+        if not os.path.isdir(self.path):
+            raise Refusal("nothing was ever deployed to %s, so there is no release to roll back to: deploy "
+                          "first. Nothing was changed." % self.path)
+        if rp.read_intent(self.path):
+            return  # a killed run is undone first, under the lock; the target is chosen after that
+        inventory = rp.scan(self.path)
+        try:
+            rp.choose_rollback(inventory.releases, inventory.live, self.p["release"])
+        except rp.ReleaseError as error:
+            raise Refusal("%s. Nothing was changed." % str(error).rstrip(".")) from None
+
     def __call__(self):
         mode = self.p["mode"]
         self.check_ref()
@@ -401,6 +415,8 @@ class Begin:
             self.check_inputs()
             self.host_checks()
             self.check_current()
+        if mode == "rollback":
+            self.check_rollback_target()
         self.layout()
         self.lock()
         inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
