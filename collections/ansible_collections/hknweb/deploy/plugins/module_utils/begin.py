@@ -50,6 +50,7 @@ def argument_spec():
         holder=dict(type="str", default="unknown"),
         purpose=dict(type="str", default="deploy"),
         break_lock=dict(type="bool", default=False),
+        lease=dict(type="int", default=300),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
         shared_files_create=dict(type="list", elements="str", default=[]),
@@ -72,7 +73,7 @@ class Begin:
         self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"), check_mode=self.check,
                            uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
                            recovered=None, restart_required=False, shared_changed=[], shared_created=[],
-                           lock=None, lock_broken=None, venvs=[])
+                           lock=None, lock_broken=None, lease=None, venvs=[])
         self.secret = self._secret()
 
     # --- messages never carry the repository's credentials -------------------------------
@@ -109,8 +110,9 @@ class Begin:
         self.result["lock"] = lock_.read_lock(self.path) if os.path.isdir(self.path) else None
         if self.check or self.p["mode"] == "status":
             return
-        self.result["lock_broken"] = lock_.take_lock(self.path, self.p["holder"], self.p["purpose"],
-                                                     self.p["run"], break_stale=self.p["break_lock"])
+        self.result["lock_broken"] = lock_.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"],
+                                                     lease=self.p["lease"], break_stale=self.p["break_lock"])
+        self.result["lease"] = lock_.lease_of(self.path, self.p["run"], self.p["lease"])
         self.result["locked"] = True
 
     def recover(self, inventory):

@@ -337,3 +337,30 @@ def give_lock(deploy_path, run):
     if info is None or info.get("run") != run:
         return False
     return _take_over(deploy_path, info)
+
+
+# --- the stages' side ------------------------------------------------------------------------
+
+# The option every host stage after deploy_begin takes (documented the same way in each module).
+LEASE_OPTION = dict(type="dict", default=None)
+
+
+def lease_of(deploy_path, run, seconds):
+    """What deploy_begin hands the later stages: enough to renew this run's lease."""
+    return {"path": deploy_path, "run": run, "seconds": int(seconds)} if seconds else None
+
+
+def renew(lease, now=None):
+    """Renew the lease at the start of a host stage, inside its own call (no extra round trip).
+    Returns None when renewed (or there is nothing to renew), else why this stage must stop: the
+    lock is no longer this run's. A renewal the disk cannot take is skipped: the stage's own
+    process keeps the lock alive while it runs."""
+    if not lease or not lease.get("run") or not lease.get("path"):
+        return None
+    try:
+        renew_lock(lease["path"], lease["run"], lease.get("seconds"), now)
+    except LockLost as lost:
+        return str(lost)
+    except OSError:
+        return None
+    return None

@@ -70,9 +70,18 @@ options:
     type: str
     default: deploy
   break_lock:
-    description: Remove a lock left by an interrupted run before taking it. The answer names whose it was.
+    description:
+      - Remove a lock without lease (taken by an older version) before taking it. The answer names whose it was.
+      - A lock with a lease is never broken while its run is alive; once its lease has run out and no stage
+        of its run runs on the host, it is taken over without this.
     type: bool
     default: false
+  lease:
+    description:
+      - Seconds the lock stays this run's after a host stage last renewed it (each later stage renews it in
+        its own call; a stage's running process keeps it alive too). V(0) - no lease (never taken over).
+    type: int
+    default: 300
   shared_dirs:
     description: Folders under C(shared/) linked into every release; created when missing.
     type: list
@@ -219,7 +228,11 @@ lock:
   returned: always
   type: dict
 lock_broken:
-  description: The record of a lock O(break_lock) removed, or V(null).
+  description: The record of a dead run's lock this run took over (with C(why)) or O(break_lock) removed, or V(null).
+  returned: always
+  type: dict
+lease:
+  description: What the later stages pass as their O(lease) option to renew this run's lock (path, run, seconds), or V(null).
   returned: always
   type: dict
 checks:

@@ -47,9 +47,13 @@ options:
     type: str
     default: rollback
   break_lock:
-    description: Remove a lock left by an interrupted run before taking it.
+    description: Remove a lock without lease (an older version's) before taking it; a live run's lock is never broken.
     type: bool
     default: false
+  lease:
+    description: Seconds of the lock's lease (as M(hknweb.deploy.deploy_begin)); the rollback holds it in one process.
+    type: int
+    default: 300
   shared_dirs:
     description: As M(hknweb.deploy.deploy_begin) (checked; created when missing).
     type: list
@@ -164,7 +168,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import release_polic
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 
-BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "shared_dirs", "shared_files",
+BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "shared_dirs", "shared_files",
                  "shared_files_create", "shared_templates", "home_templates", "bind")
 SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
 
