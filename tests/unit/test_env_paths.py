@@ -29,3 +29,62 @@ def test_a_real_folder_at_current_without_any_good_release_says_move_it(tmp_path
     os.mkdir(path / "current")
     why = env_paths.current_refusal(rp.scan(str(path)))
     assert "current is a real directory" in why and "mv %s/current %s/current.moved" % (path, path) in why
+
+
+# --- paths a run writes --------------------------------------------------------------------------
+
+
+def env(tmp_path):
+    """A home with a deploy path holding one live release, a venv and a mirror."""
+    home = tmp_path / "home"
+    path = build_tree(home / "hknweb" / "prod", {A: "good"}, live=A)
+    for name in ("repo", "venvs/0123456789abcdef", "shared"):
+        (path / name).mkdir(parents=True)
+    return str(home), str(path)
+
+
+def test_ordinary_paths_pass(tmp_path):
+    home, path = env(tmp_path)
+    assert env_paths.check_writes(path, home, [".my.cnf", ".config/app/x.ini"], ["hknweb/settings/secrets.py"],
+                                  [{"variable": "app_static_link", "path": home + "/public_html/static"}]) == []
+
+
+def test_a_home_template_at_current_or_inside_the_engines_folders_is_refused(tmp_path):
+    home, path = env(tmp_path)
+    problems = env_paths.check_writes(path, home, ["hknweb/prod/current", "hknweb/prod/current/x",
+                                                   "hknweb/prod/venvs/k", "hknweb/prod/repo/config"], [], [])
+    assert "'hknweb/prod/current' is the environment's own current" in problems[0]
+    assert "passes through a symlinked folder" in problems[1] and "releases (inside it" in problems[1]
+    assert "is the environment's own venvs (inside it" in problems[2] and "own repo" in problems[3]
+
+
+def test_a_home_template_through_a_symlinked_folder_is_refused_even_inside_the_home(tmp_path):
+    home, path = env(tmp_path)
+    os.makedirs(tmp_path / "elsewhere")
+    os.symlink(str(tmp_path / "elsewhere"), os.path.join(home, ".config"))
+    os.symlink(home + "/hknweb", os.path.join(home, "inside"))
+    problems = env_paths.check_writes(path, home, [".config/x.ini", "inside/y"], [], [])
+    assert "symlinked folder (%s/.config)" % home in problems[0] and "outside the home" in problems[0]
+    assert "symlinked folder (%s/inside)" % home in problems[1]
+
+
+def test_a_static_link_at_current_is_refused(tmp_path):
+    home, path = env(tmp_path)
+    problems = env_paths.check_writes(path, home, [], [], [{"variable": "app_static_link", "path": path + "/current"}])
+    assert problems == ["app_static_link %r is the environment's own current" % (path + "/current")]
+
+
+def test_a_symlinked_venv_is_named_and_a_shared_template_through_a_link_refused(tmp_path):
+    home, path = env(tmp_path)
+    os.symlink("/usr", os.path.join(path, "venvs", "fedcba9876543210"))
+    os.symlink(path + "/releases", os.path.join(path, "shared", "hknweb"))
+    problems = env_paths.check_writes(path, home, [], ["hknweb/secrets.py"], [])
+    assert "deploy_shared_templates entry 'hknweb/secrets.py' passes through a symlinked folder" in problems[0]
+    assert "releases (inside it" in problems[0]
+    assert problems[1].startswith("venvs/fedcba9876543210 is a symlink (to /usr)")
+
+
+def test_zone_problem_is_pure_and_exact():
+    assert env_paths.zone_problem("/d/currentx", "/d") is None
+    assert env_paths.zone_problem("/d/shared/x", "/d") is None
+    assert env_paths.zone_problem("/d/releases", "/d").endswith("own releases")

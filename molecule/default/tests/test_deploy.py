@@ -219,6 +219,40 @@ def test_current_pointed_at_tmp_by_hand_stops_stage_1_with_the_fix(host):
     assert not host.file(f"{base}/deploy.lock").exists
 
 
+def tree(host):
+    """Every path under the home (the deploy paths included) with its type, link target and mtime."""
+    return host.run(f"find {HOME} -path {HOME}/.ansible -prune -o -printf '%y %p %l %T@\\n' | sort").stdout
+
+
+@pytest.mark.parametrize("setup,extra,words", [
+    ("", '{"deploy_home_templates": [{"path": "hknweb/ENV/current", "content": "x"}]}',
+     "deploy_home_templates entry 'hknweb/ENV/current' is the environment's own current"),
+    ("mkdir -p /tmp/outside-hk && ln -sfn /tmp/outside-hk ~/linkdir",
+     '{"deploy_home_templates": [{"path": "linkdir/x.cnf", "content": "x"}]}',
+     f"passes through a symlinked folder ({HOME}/linkdir)"),
+    ("", '{"app_static_link": {"path": "BASE/current"}}', "app_static_link 'BASE/current' is the environment's own current"),
+    ("ln -sfn /usr BASE/venvs/0000000000000000", "revision=r1", "venvs/0000000000000000 is a symlink (to /usr)"),
+])
+def test_a_path_that_points_back_into_the_environment_is_refused_and_nothing_changes(host, setup, extra, words):
+    # issue 18 item 3: every path the run writes is resolved and checked before the first change.
+    base, env = env_of(host)["path"], env_name(host)
+    fill = lambda text: text.replace("BASE", base).replace("ENV", env)
+    if setup:
+        host.run(fill(setup))
+    try:
+        before = tree(host)
+        done = playbook("deploy.yml", host.backend.get_hostname(), "-e", fill(extra))
+        after = tree(host)
+    finally:
+        host.run(f"rm -f ~/linkdir {base}/venvs/0000000000000000")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert fill(words) in out and "Nothing was changed" in out, out[-3000:]
+    assert after == before
+    assert host.file(f"{base}/current").is_symlink and health(host)["status"] == "ok"
+    assert not host.file("/tmp/outside-hk/x.cnf").exists
+
+
 def test_the_doctor_passes_on_a_good_host_and_changes_nothing(host):
     before = state(host)
     done = playbook("check.yml", host.backend.get_hostname())

@@ -58,6 +58,9 @@ def argument_spec():
         shared_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
         home_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
         commit_files=dict(type="list", elements="str", default=[]),
+        # Paths later stages write (app_static_link): resolved and checked here, before the first change.
+        writes=dict(type="list", elements="dict", default=[], options=dict(variable=dict(type="str", required=True),
+                                                                          path=dict(type="str", required=True))),
         interpreters=dict(type="list", elements="str", default=[]),
         release=dict(type="str"),
     )
@@ -167,8 +170,14 @@ class Begin:
     def check_inputs(self):
         """Every shared and home entry, refused before anything changes."""
         rp.check_home_templates(self.p["home_templates"])
-        return rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"],
-                               self.p["shared_files_create"])
+        entries = rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"],
+                                  self.p["shared_files_create"])
+        problems = env_paths.check_writes(self.path, self.result["home"], [t["path"] for t in self.p["home_templates"]],
+                                          [t["path"] for t in self.p["shared_templates"]], self.p["writes"] or [],
+                                          venvs=self.p["mode"] == "deploy")
+        if problems:
+            raise Refusal("; ".join(problems) + ". Nothing was changed.")
+        return entries
 
     def _bring_up_to_date(self, variable, target, template):
         """Write one template when its content or mode differs; True when it did (or would)."""

@@ -69,6 +69,23 @@ options:
     description: What the run does (written into the lock).
     type: str
     default: deploy
+  writes:
+    description:
+      - Paths later stages write (the static link), each checked here before the first change like the home
+        and shared templates - never the environment's own C(current) or inside C(current), C(releases/),
+        C(repo/), C(venvs/).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      variable:
+        description: The variable that sets it (named in a refusal).
+        type: str
+        required: true
+      path:
+        description: The path (absolute or C(~/...)).
+        type: str
+        required: true
   break_lock:
     description:
       - Remove a lock without lease (taken by an older version) before taking it. The answer names whose it was.

@@ -225,6 +225,10 @@ def main():
     if not rp.is_venv_key(p["key"]):
         module.fail_json(msg="%r is not a venv key" % p["key"])
     venv = os.path.join(p["path"], rp.VENVS_DIR, p["key"])
+    if os.path.islink(venv) or (os.path.lexists(venv) and not os.path.isdir(venv)):
+        # Only a real folder this engine built and completed is a venv: never build into or use a link.
+        module.fail_json(msg="%s is a symlink or a file, not a venv the deploy built; remove it (rm %s). The "
+                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage="dependencies")
     if os.path.exists(os.path.join(venv, rp.VENV_COMPLETE)):
         module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
     if module.check_mode:
