@@ -74,12 +74,40 @@ def test_another_port_is_another_account_that_may_share(tmp_path):
     ("app_python_install_strategy=conda", "value of app_python_install_strategy must be one of: , pip, poetry, got: conda"),
     ('{"app_django_extra_commands": [["check", "a\\nb"]]}', "app_django_extra_commands: each command is a list"),
     ('{"app_static_link": {"path": "relative"}}', "app_static_link: needs path (absolute or ~/..."),
+    ("revision=" + "r" * 4096, "(-e revision=, 4096 characters) is not a branch, tag or commit name"),
+    ('{"revision": "main\\u001b[31m"}', "deploy_ref: 'main"),
+    ("revision=x.lock", "deploy_ref: 'x.lock'"),
 ])
 def test_the_argument_spec_and_the_rules_both_stop_the_run(tmp_path, extra, words):
     rc, out = preflight(inventory(tmp_path), "-e", extra)
     assert rc != 0
     assert words in out, out[-3000:]
     assert "Nothing was changed" in out
+
+
+@pytest.mark.parametrize("extra,words", [
+    ("deploy_batch=abc", "deploy_batch: -e deploy_batch=abc is not a batch size"),
+    ("deploy_batch=0", "deploy_batch: -e deploy_batch=0 is not a batch size"),
+    ("deploy_batch=150%", "deploy_batch: -e deploy_batch=150% is not a batch size"),
+    ("serial=abc", "serial: -e serial= is not read (Ansible reserves the name): say -e deploy_batch="),
+    ("serial=1", "say -e deploy_batch="),
+])
+def test_a_bad_batch_size_or_the_reserved_name_is_refused_not_crashed_on(tmp_path, extra, words):
+    for playbook in ("deploy.yml", "rollback.yml"):
+        rc, out = preflight(inventory(tmp_path), "-e", extra, playbook=playbook)
+        assert rc != 0 and "Unexpected Exception" not in out, out[-3000:]
+        assert words in out and "Nothing was changed" in out, out[-3000:]
+
+
+def test_a_batch_size_of_hosts_or_a_share_passes(tmp_path):
+    for value in ("1", "50%"):
+        rc, out = preflight(inventory(tmp_path), "-e", "deploy_batch=" + value)
+        assert rc == 0, out[-3000:]
+
+
+def test_a_sha_passes_as_a_ref(tmp_path):
+    rc, out = preflight(inventory(tmp_path), "-e", "revision=" + "0123456789abcdef" * 2 + "01234567")
+    assert rc == 0, out[-3000:]
 
 
 def test_a_rollback_to_a_name_that_is_no_release_is_refused(tmp_path):

@@ -172,7 +172,10 @@ def test_bad_input_is_refused_before_any_change(host):
                          ('{"deploy_shared_dirs": ["."]}', "deploy_shared_dirs entry '.' contains . or .."),
                          ('{"deploy_shared_dirs": ["media", "media/x"]}', "'media/x' lies inside 'media'"),
                          ('{"deploy_shared_files": ["/etc/passwd"]}', "is absolute"),
-                         ("deploy_python=python3", "deploy_python is now app_python_interpreter")]:
+                         ("deploy_python=python3", "deploy_python is now app_python_interpreter"),
+                         # a ref that cannot be a git ref never reaches the lock (issue 18 item 1)
+                         ("revision=" + "r" * 4096, "deploy_ref: 'rrr"),
+                         ('{"revision": "r1\\u001b[31m\\nx"}', "deploy_ref: 'r1")]:
         done = playbook("deploy.yml", host.backend.get_hostname(), "-e", extra)
         assert done.returncode != 0, extra
         out = flat(done.output)
@@ -180,6 +183,7 @@ def test_bad_input_is_refused_before_any_change(host):
         assert "Nothing was changed" in out, extra
     assert state(host) == before
     assert not host.file("/tmp/pwned").exists
+    assert not host.file(env_of(host)["path"] + "/deploy.lock").exists
 
 
 def test_missing_linger_is_reported_before_any_change(host):
@@ -192,6 +196,61 @@ def test_missing_linger_is_reported_before_any_change(host):
     assert done.returncode != 0
     assert f"sudo loginctl enable-linger {USER}" in flat(done.output)
     assert state(host) == before
+
+
+def test_current_pointed_at_tmp_by_hand_stops_stage_1_with_the_fix(host):
+    # issue 18 item 4: refused before anything is built (not at the switch, "Live now: nothing").
+    base = env_of(host)["path"]
+    live = current_release(host)
+    host.run(f"ln -sfn /tmp {base}/current")
+    try:
+        before = state(host)
+        done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r1")
+        after = state(host)
+        listing = host.run(f"ls -A {base}/releases").stdout
+    finally:
+        host.run(f"ln -sfn releases/{live} {base}/current")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "current points to '/tmp', not to a release in" in out, out[-3000:]
+    assert f"ln -sfn releases/{live} {base}/current" in out and "Nothing was changed" in out
+    assert "stage 'begin'" in out
+    assert after == before and listing.split() == [live]
+    assert not host.file(f"{base}/deploy.lock").exists
+
+
+def tree(host):
+    """Every path under the home (the deploy paths included) with its type, link target and mtime."""
+    return host.run(f"find {HOME} -path {HOME}/.ansible -prune -o -printf '%y %p %l %T@\\n' | sort").stdout
+
+
+@pytest.mark.parametrize("setup,extra,words", [
+    ("", '{"deploy_home_templates": [{"path": "hknweb/ENV/current", "content": "x"}]}',
+     "deploy_home_templates entry 'hknweb/ENV/current' is the environment's own current"),
+    ("mkdir -p /tmp/outside-hk && ln -sfn /tmp/outside-hk ~/linkdir",
+     '{"deploy_home_templates": [{"path": "linkdir/x.cnf", "content": "x"}]}',
+     f"passes through a symlinked folder ({HOME}/linkdir)"),
+    ("", '{"app_static_link": {"path": "BASE/current"}}', "app_static_link 'BASE/current' is the environment's own current"),
+    ("ln -sfn /usr BASE/venvs/0000000000000000", "revision=r1", "venvs/0000000000000000 is a symlink (to /usr)"),
+])
+def test_a_path_that_points_back_into_the_environment_is_refused_and_nothing_changes(host, setup, extra, words):
+    # issue 18 item 3: every path the run writes is resolved and checked before the first change.
+    base, env = env_of(host)["path"], env_name(host)
+    fill = lambda text: text.replace("BASE", base).replace("ENV", env)
+    if setup:
+        host.run(fill(setup))
+    try:
+        before = tree(host)
+        done = playbook("deploy.yml", host.backend.get_hostname(), "-e", fill(extra))
+        after = tree(host)
+    finally:
+        host.run(f"rm -f ~/linkdir {base}/venvs/0000000000000000")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert fill(words) in out and "Nothing was changed" in out, out[-3000:]
+    assert after == before
+    assert host.file(f"{base}/current").is_symlink and health(host)["status"] == "ok"
+    assert not host.file("/tmp/outside-hk/x.cnf").exists
 
 
 def test_the_doctor_passes_on_a_good_host_and_changes_nothing(host):
@@ -388,14 +447,14 @@ def test_a_rolling_deploy_stops_at_the_first_failed_batch_and_names_releases_onc
     if env_name(host) != "test":
         return
     served = {env: health_of(env) for env in ENVS}
-    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=broken-import",
+    done = playbook("deploy.yml", "prod,test", "-e", "deploy_batch=1", "-e", "revision=broken-import",
                     "-e", "app_django_migrate=false", "-e", "app_django_collectstatic=false")
     assert done.returncode != 0
     assert "failed its trial run" in flat(done.output)
     assert "hknweb-test" not in done.calls, "the second batch never started after the first failed"
     assert {env: health_of(env) for env in ENVS} == served
     # A good rolling deploy: batch by batch, one release name for all.
-    done = playbook("deploy.yml", "prod,test", "-e", "serial=1", "-e", "revision=r3")
+    done = playbook("deploy.yml", "prod,test", "-e", "deploy_batch=1", "-e", "revision=r3")
     assert done.returncode == 0, done.output[-3000:]
     names = {s["environment"]: s["release"] for s in done.summaries}
     assert set(names) == {"prod", "test"} and len(set(names.values())) == 1, names
@@ -449,7 +508,7 @@ def test_a_rolling_deploy_to_three_hosts_stops_after_the_first_host_fails_its_he
     before = rolled_state(host)
     assert {sha for _, sha in before.values()} == {refs()["r2"]}
     # roll-1 goes live (no trial run), fails its health check and is put back; roll-2 and roll-3 wait.
-    done = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "serial=1", "-e", "revision=broken-import",
+    done = playbook("deploy.yml", "rolling", "-i", inventory, "-e", "deploy_batch=1", "-e", "revision=broken-import",
                     "-e", "deploy_trial_run=false", "-e", "app_django_migrate=false",
                     "-e", "app_django_collectstatic=false")
     ROLLED["failed"] = done

@@ -27,6 +27,31 @@ def test_single_release_rollback_is_refused_and_changes_nothing(host):
     assert state(host) == before
 
 
+def home_tree(host):
+    """Every path under the home with its type and mtime (Ansible's own temporary folder aside)."""
+    return host.run("cd ~ && find . -path ./.ansible -prune -o -printf '%y %T@ %p\\n' | sort").stdout
+
+
+def test_rollback_on_an_environment_never_deployed_writes_nothing(host):
+    # issue 18 item 5: it used to make the layout and write secrets.py before refusing.
+    if env_name(host) != "test":
+        pytest.skip("one alias is enough")
+    before = home_tree(host)
+    done = playbook("rollback.yml", "hknweb-test", "-e", "deploy_path=~/hknweb/never")
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "nothing was ever deployed to /home/hkn/hknweb/never" in out and "Nothing was changed" in out, out[-2000:]
+    assert home_tree(host) == before
+    # a deploy path with a layout but nothing live: refused the same way, nothing written either
+    host.run("mkdir -p ~/hknweb/never/releases")
+    before = home_tree(host)
+    done = playbook("rollback.yml", "hknweb-test", "-e", "deploy_path=~/hknweb/never")
+    host.run("rm -r ~/hknweb/never")
+    assert done.returncode != 0
+    assert "nothing is live (no current link)" in flat(done.output)
+    assert home_tree(host) == before
+
+
 def test_deploy_a_b_c(host):
     prod_only(host)
     for ref in ("r1", "r2", "r3"):

@@ -1,7 +1,8 @@
 """Runs killed half-way (after test_rollback.py, on prod): the whole run dies the moment the switch
 is under way (.deploy-intent written) - the module on the host is killed with SIGKILL and so is the
 controller. The next run must undo the half switch, say so, and never land on what the killed run
-left; the lock it left is broken only when told."""
+left; the lock it left is taken over by the next run once its lease (short here: -e deploy_lock_lease)
+has run out, without a manual break; a live run's lock is never broken."""
 import os
 import signal
 import subprocess
@@ -12,6 +13,12 @@ from deploytest import (current_release, env_of, flat, health, main_pid, marks, 
                         release_names, REPO)
 
 KILLED = "/tmp/killed-run"
+LEASE = 3  # seconds: the killed runs' lease (-e deploy_lock_lease), so the next run may take their lock over
+
+
+def after_lease(seconds=LEASE):
+    """Wait until a killed run's lease has run out (it was last renewed before the kill)."""
+    time.sleep(seconds + 1)
 
 
 def prod_only(host):
@@ -30,7 +37,7 @@ def run_and_kill(host, when, name, *args, act=None):
     if not os.path.exists(binary):
         binary = str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
     proc = subprocess.Popen([binary, str(REPO / name), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l",
-                             host.backend.get_hostname(), *args], cwd=REPO, stdout=subprocess.DEVNULL,
+                             host.backend.get_hostname(), "-e", f"deploy_lock_lease={LEASE}", *args], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not host.file(KILLED).exists and proc.poll() is None:
@@ -61,14 +68,18 @@ def test_a_deploy_killed_at_the_switch_is_undone_by_the_next_run(host):
     prod_only(host)
     before = current_release(host)
     served = health(host)["revision"]
-    run_and_kill_at_the_switch(host, "deploy.yml", "-e", "revision=r5")
+    killed = time.monotonic()
+    run_and_kill_at_the_switch(host, "deploy.yml", "-e", "revision=r5", "-e", "deploy_lock_lease=20")
     left = [n for n in release_names(host) if n > before][-1]
-    # The killed run holds the lock: the next run stops and names it, until told to break it.
-    refused = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
-    assert refused.returncode != 0 and "deploy_break_lock=true" in flat(refused.output)
-    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5", "-e", "deploy_break_lock=true")
+    # The killed run's lease still runs: the next run stops and says until when; asked to break it, too.
+    refused = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5", "-e", "deploy_break_lock=true")
+    assert refused.returncode != 0 and "its lease runs out in" in flat(refused.output), flat(refused.output)[-2000:]
+    time.sleep(max(0, killed + 22 - time.monotonic()))
+    # Then the lease has run out and no stage of the run is left on the host: taken over, no manual step.
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
     assert done.returncode == 0, done.output[-3000:]
     out = flat(done.output)
+    assert "took over the lock of a dead run" in out and "no stage of it runs on the host" in out, out[-3000:]
     assert f"an interrupted deploy ({before} -> {left}) was undone" in out, out[-3000:]
     # The killed run's release was never proven healthy: marked bad (and so pruned by this very
     # deploy when it is past the newest good ones), never a rollback target.
@@ -86,7 +97,8 @@ def test_a_rollback_killed_at_the_switch_lands_on_its_target_when_run_again(host
     assert playbook("deploy.yml", "hknweb-prod", "-e", "revision=r6").returncode == 0
     newest = current_release(host)
     run_and_kill_at_the_switch(host, "rollback.yml")
-    done = playbook("rollback.yml", "hknweb-prod", "-e", "deploy_break_lock=true")
+    after_lease()
+    done = playbook("rollback.yml", "hknweb-prod")
     assert done.returncode == 0, done.output[-3000:]
     assert "an interrupted rollback" in flat(done.output)
     # Not one further back: the target of the killed rollback, which stays good.
@@ -96,7 +108,7 @@ def test_a_rollback_killed_at_the_switch_lands_on_its_target_when_run_again(host
 
 
 # --- more stages (issue 8): each case starts from a good live release B, kills a deploy at one stage,
-# checks what the killed run left, deploys again after the documented unlock, then rolls back: the
+# checks what the killed run left, deploys again once its lease has run out, then rolls back: the
 # rollback must land on B, never on the killed run's release.
 
 def prod_state(host):
@@ -120,8 +132,10 @@ def killed_deploy_then_recover(host, ref, when, act=None, after=None):
     live, complete, now = prod_state(host)
     assert complete, f"current -> {live}, which has no completion record"
     assert now in (served, refs()[ref]), (now, served)
-    done = playbook("deploy.yml", "hknweb-prod", "-e", f"revision={ref}", "-e", "deploy_break_lock=true")
+    after_lease()
+    done = playbook("deploy.yml", "hknweb-prod", "-e", f"revision={ref}")
     assert done.returncode == 0, done.output[-3000:]
+    assert "took over the lock of a dead run" in flat(done.output), flat(done.output)[-3000:]
     assert health(host)["revision"] == refs()[ref]
     recovered = current_release(host)
     assert recovered not in left or not left, "the killed run's release went live without being rebuilt"
@@ -210,7 +224,8 @@ def test_a_rollback_killed_during_its_health_check_then_a_second_rollback(host):
     run_and_kill(host, service_moving(host), "rollback.yml")
     live, complete, _ = prod_state(host)
     assert complete and live in (start, newest)
-    done = playbook("rollback.yml", "hknweb-prod", "-e", "deploy_break_lock=true")
+    after_lease()
+    done = playbook("rollback.yml", "hknweb-prod")
     assert done.returncode == 0, done.output[-3000:]
     # The second rollback finishes the first one's work: it lands on the same target, not one further back.
     assert current_release(host) == start, flat(done.output)[-3000:]
@@ -219,3 +234,71 @@ def test_a_rollback_killed_during_its_health_check_then_a_second_rollback(host):
     assert not host.file(env_of(host)["path"] + "/.deploy-intent").exists
     # And the next deploy goes through without any unlock.
     assert playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5").returncode == 0
+
+
+def start_deploy(host, *args):
+    """A deploy running in the background (its own process group), its output and summaries kept."""
+    binary = str(REPO / ".venv" / "bin" / "ansible-playbook")
+    if not os.path.exists(binary):
+        binary = str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    return subprocess.Popen([binary, str(REPO / "deploy.yml"), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l",
+                             host.backend.get_hostname(), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def test_a_live_runs_lock_is_never_broken_and_exactly_one_release_goes_live(host):
+    # issue 18 item 2: two runs on one environment, a break of the live lock attempted in between.
+    prod_only(host)
+    base = env_of(host)["path"]
+    before = current_release(host)
+    first = start_deploy(host, "-e", "revision=r6", "-e", "deploy_force=true")
+    try:
+        waited = host.run(f"timeout 120 sh -c 'until [ -e {base}/deploy.lock/holder ]; do sleep 0.05; done'")
+        assert waited.rc == 0, "the first deploy never took the lock"
+        os.killpg(first.pid, signal.SIGSTOP)  # the first run, alive but between two stages, holds its lease
+        try:
+            broken = playbook("lock.yml", "hknweb-prod", "-e", "break=true")
+            second = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r4", "-e", "deploy_break_lock=true")
+        finally:
+            os.killpg(first.pid, signal.SIGCONT)
+        output, _ = first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    out = flat(broken.output)
+    assert broken.returncode != 0 and "It is not broken" in out and "its lease runs out in" in out, out[-2000:]
+    out = flat(second.output)
+    assert second.returncode != 0 and "another deploy or rollback holds" in out and "stage 'lock'" in out, out[-2000:]
+    assert "Live now: " + before in out or "Live now: " in out
+    assert first.returncode == 0, output[-3000:]
+    live = current_release(host)
+    assert live != before and live in flat(output) and health(host)["revision"] == refs()["r6"]
+    assert not host.file(f"{base}/deploy.lock").exists
+
+
+def test_a_run_whose_dead_lock_was_taken_over_stops_before_its_switch(host):
+    # The frozen run outlives its lease (its host stage is over): the next run takes the lock over
+    # and deploys; the frozen run, resumed, must stop at its next stage and switch nothing.
+    prod_only(host)
+    base = env_of(host)["path"]
+    first = start_deploy(host, "-e", "revision=r4", "-e", "deploy_force=true", "-e", f"deploy_lock_lease={LEASE}")
+    try:
+        waited = host.run(f"timeout 120 sh -c 'until [ -e {base}/deploy.lock/holder ]; do sleep 0.05; done; "
+                          f"while pgrep -u hkn -f ^/usr/bin/python3 >/dev/null; do sleep 0.05; done'")
+        assert waited.rc == 0
+        os.killpg(first.pid, signal.SIGSTOP)
+        after_lease()
+        second = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
+        live = current_release(host)
+        os.killpg(first.pid, signal.SIGCONT)
+        output, _ = first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert second.returncode == 0, second.output[-3000:]
+    assert "took over the lock of a dead run" in flat(second.output)
+    assert first.returncode != 0
+    assert "this run no longer holds" in flat(output), flat(output)[-3000:]
+    assert current_release(host) == live and health(host)["revision"] == refs()["r5"]
+    assert not host.file(f"{base}/deploy.lock").exists

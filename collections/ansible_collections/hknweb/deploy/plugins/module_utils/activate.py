@@ -44,6 +44,7 @@ def argument_spec():
         prune=dict(type="bool", default=False),
         keep=dict(type="raw", default=5),
         unlock=dict(type="bool", default=False),
+        lease=dict(type="dict", default=None),  # lock.LEASE_OPTION: renewed in release_activate's main
         reload=dict(type="bool", default=True),
     )
 

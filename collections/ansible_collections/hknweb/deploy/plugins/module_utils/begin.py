@@ -16,7 +16,10 @@ import socket
 import stat
 import uuid
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
 
@@ -47,6 +50,7 @@ def argument_spec():
         holder=dict(type="str", default="unknown"),
         purpose=dict(type="str", default="deploy"),
         break_lock=dict(type="bool", default=False),
+        lease=dict(type="int", default=300),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
         shared_files_create=dict(type="list", elements="str", default=[]),
@@ -54,6 +58,9 @@ def argument_spec():
         shared_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
         home_templates=dict(type="list", elements="dict", default=[], options=_template_options()),
         commit_files=dict(type="list", elements="str", default=[]),
+        # Paths later stages write (app_static_link): resolved and checked here, before the first change.
+        writes=dict(type="list", elements="dict", default=[], options=dict(variable=dict(type="str", required=True),
+                                                                          path=dict(type="str", required=True))),
         interpreters=dict(type="list", elements="str", default=[]),
         release=dict(type="str"),
     )
@@ -69,7 +76,7 @@ class Begin:
         self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"), check_mode=self.check,
                            uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
                            recovered=None, restart_required=False, shared_changed=[], shared_created=[],
-                           lock=None, lock_broken=None, venvs=[])
+                           lock=None, lock_broken=None, lease=None, venvs=[])
         self.secret = self._secret()
 
     # --- messages never carry the repository's credentials -------------------------------
@@ -103,11 +110,12 @@ class Begin:
                 self.result["changed"] = True
 
     def lock(self):
-        self.result["lock"] = rp.read_lock(self.path) if os.path.isdir(self.path) else None
+        self.result["lock"] = lock_.read_lock(self.path) if os.path.isdir(self.path) else None
         if self.check or self.p["mode"] == "status":
             return
-        self.result["lock_broken"] = rp.take_lock(self.path, self.p["holder"], self.p["purpose"],
-                                                  self.p["run"], self.p["break_lock"])
+        self.result["lock_broken"] = lock_.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"],
+                                                     lease=self.p["lease"], break_stale=self.p["break_lock"])
+        self.result["lease"] = lock_.lease_of(self.path, self.p["run"], self.p["lease"])
         self.result["locked"] = True
 
     def recover(self, inventory):
@@ -162,8 +170,14 @@ class Begin:
     def check_inputs(self):
         """Every shared and home entry, refused before anything changes."""
         rp.check_home_templates(self.p["home_templates"])
-        return rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"],
-                               self.p["shared_files_create"])
+        entries = rp.check_shared(self.p["shared_dirs"], self.p["shared_files"], self.p["shared_templates"],
+                                  self.p["shared_files_create"])
+        problems = env_paths.check_writes(self.path, self.result["home"], [t["path"] for t in self.p["home_templates"]],
+                                          [t["path"] for t in self.p["shared_templates"]], self.p["writes"] or [],
+                                          venvs=self.p["mode"] == "deploy")
+        if problems:
+            raise Refusal("; ".join(problems) + ". Nothing was changed.")
+        return entries
 
     def _bring_up_to_date(self, variable, target, template):
         """Write one template when its content or mode differs; True when it did (or would)."""
@@ -370,8 +384,39 @@ class Begin:
 
     # --- the whole stage -----------------------------------------------------------------
 
+    def check_ref(self):
+        """A ref that cannot be a git ref is refused before anything (it goes into the lock and the log)."""
+        why = ref_problem(self.p["ref"]) if self.p["mode"] in ("deploy", "doctor") else None
+        if why:
+            raise Refusal("the ref %s (-e revision=, deploy_ref) cannot be a branch, tag or commit: %s. Give a "
+                          "branch, tag or commit sha, e.g. -e revision=master. Nothing was changed."
+                          % (shown(self.p["ref"]), why))
+
+    def check_current(self):
+        """`current` edited by hand (pointing at /tmp, a real folder) stops the run here, before
+        anything is written or built, with the command that fixes it (env_paths.current_refusal)."""
+        if os.path.isdir(self.path):
+            why = env_paths.current_refusal(rp.scan(self.path))
+            if why:
+                raise Refusal(why)
+
+    def check_rollback_target(self):
+        """A rollback stays read-only until it knows it has a target: no deploy path, nothing live or
+        nothing to go to stops it before any folder, lock or shared file is written."""
+        if not os.path.isdir(self.path):
+            raise Refusal("nothing was ever deployed to %s, so there is no release to roll back to: deploy "
+                          "first. Nothing was changed." % self.path)
+        if rp.read_intent(self.path):
+            return  # a killed run is undone first, under the lock; the target is chosen after that
+        inventory = rp.scan(self.path)
+        try:
+            rp.choose_rollback(inventory.releases, inventory.live, self.p["release"])
+        except rp.ReleaseError as error:
+            raise Refusal("%s. Nothing was changed." % str(error).rstrip(".")) from None
+
     def __call__(self):
         mode = self.p["mode"]
+        self.check_ref()
         if mode == "doctor":
             self.doctor()
             return self.result
@@ -380,12 +425,13 @@ class Begin:
         if mode != "status":
             self.check_inputs()
             self.host_checks()
+            self.check_current()
+        if mode == "rollback":
+            self.check_rollback_target()
         self.layout()
         self.lock()
         inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
         self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None
-        if inventory.current_kind not in ("absent", "link"):
-            raise Refusal(inventory.current_problem + " (nothing was built)")
         inventory = self.recover(inventory)
         if mode != "status":
             if not self.check and os.path.isdir(self.path):

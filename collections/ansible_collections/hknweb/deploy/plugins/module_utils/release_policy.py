@@ -36,9 +36,12 @@ import os
 import re
 import shutil
 import stat
-import time
 import uuid
 from dataclasses import dataclass, field
+
+# The lock has its own file (lock.py); these names stay importable from here for older callers.
+from ansible_collections.hknweb.deploy.plugins.module_utils.lock import (  # noqa: F401
+    LOCK_DIR, LOCK_HOLDER, LockHeld, describe_age, give_lock, read_lock, take_lock)
 
 RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
@@ -50,8 +53,6 @@ COMPLETE_RECORD = ".deploy-complete"
 VENVS_DIR = "venvs"
 VENV_LINK = "venv"
 VENV_COMPLETE = ".complete"
-LOCK_DIR = "deploy.lock"
-LOCK_HOLDER = "holder"
 INTENT_FILE = ".deploy-intent"
 
 GOOD = "good"
@@ -494,89 +495,6 @@ def plan_recovery(intent, releases, live):
     final = restore or live
     bad = target if intent.get("op") == "deploy" and target in by_name and target != final else None
     return restore, bad
-
-
-# --- the deploy lock --------------------------------------------------------------------
-
-
-class LockHeld(ReleaseError):
-    """Another run holds the lock; `holder` says who, what for and since when."""
-
-    def __init__(self, message, holder):
-        super().__init__(message)
-        self.holder = holder
-
-
-def read_lock(deploy_path, now=None):
-    """The lock's holder record with its true age in seconds, or None when it is free."""
-    lock = os.path.join(deploy_path, LOCK_DIR)
-    if not os.path.isdir(lock) or os.path.islink(lock):
-        return None
-    text = _read_small(os.path.join(lock, LOCK_HOLDER), 4096)
-    holder = {}
-    if text:
-        try:
-            holder = json.loads(text)
-        except ValueError:
-            # the older format: "holder=x purpose=y since=z epoch=n"
-            holder = dict(p.split("=", 1) for p in text.split() if "=" in p)
-    if not isinstance(holder, dict):
-        holder = {}
-    try:
-        epoch = int(float(holder.get("epoch")))
-    except (TypeError, ValueError):
-        epoch = int(os.lstat(lock).st_mtime)  # the folder's own time when the record is missing
-    holder["epoch"] = epoch
-    holder["age_seconds"] = max(0, int((time.time() if now is None else now) - epoch))
-    holder.setdefault("holder", "unknown")
-    holder.setdefault("purpose", "unknown")
-    holder.setdefault("since", datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return holder
-
-
-def describe_age(seconds):
-    seconds = int(seconds)
-    if seconds < 120:
-        return "%d s" % seconds
-    if seconds < 7200:
-        return "%d min" % (seconds // 60)
-    if seconds < 172800:
-        return "%d h %d min" % (seconds // 3600, seconds % 3600 // 60)
-    return "%d days" % (seconds // 86400)
-
-
-def take_lock(deploy_path, holder, purpose, run, break_stale=False, now=None):
-    """Take deploy.lock (mkdir is atomic). Returns the record of a lock it broke, or None.
-    Raises LockHeld naming holder, purpose and age when another run holds it."""
-    lock = os.path.join(deploy_path, LOCK_DIR)
-    broken = None
-    if break_stale:
-        broken = read_lock(deploy_path, now)
-        if broken is not None:
-            shutil.rmtree(lock, ignore_errors=True)
-    try:
-        os.mkdir(lock, 0o755)
-    except FileExistsError:
-        info = read_lock(deploy_path, now) or {"holder": "unknown", "purpose": "unknown", "age_seconds": 0}
-        raise LockHeld(
-            "another deploy or rollback holds %s: %s, for %s, taken %s ago. If that run is still "
-            "going, wait for it; if it was interrupted, break the lock: add -e deploy_break_lock=true "
-            "(or run lock.yml -e break=true)." % (lock, info.get("holder"), info.get("purpose"),
-                                                 describe_age(info.get("age_seconds", 0))), info) from None
-    when = time.time() if now is None else now
-    record = {"holder": holder, "purpose": purpose, "run": run, "epoch": int(when),
-              "since": datetime.datetime.fromtimestamp(when, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    _write_atomic(os.path.join(lock, LOCK_HOLDER), json.dumps(record, sort_keys=True) + "\n")
-    return broken
-
-
-def give_lock(deploy_path, run):
-    """Give the lock back if this run holds it; True when it was removed."""
-    info = read_lock(deploy_path)
-    if info is None or info.get("run") != run:
-        return False
-    shutil.rmtree(os.path.join(deploy_path, LOCK_DIR), ignore_errors=True)
-    return True
 
 
 # --- revisions.log ----------------------------------------------------------------------

@@ -9,6 +9,8 @@ Pure functions over the stages' results (plain dicts), used on the controller by
 
 from __future__ import annotations
 
+import datetime
+
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import describe_age
 
 
@@ -42,8 +44,12 @@ def begin_story(begin, mode):
             ", %s marked bad" % recovered["marked_bad"] if recovered.get("marked_bad") else ""))
     if begin.get("lock_broken"):
         lock = begin["lock_broken"]
-        parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
-                                                                 describe_age(lock.get("age_seconds", 0))))
+        if lock.get("lease_until"):
+            parts.append("took over the lock of a dead run: %s (%s, taken %s ago; %s)" % (
+                lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)), lock.get("why")))
+        else:
+            parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
+                                                                     describe_age(lock.get("age_seconds", 0))))
     if begin.get("swept_trials"):
         parts.append("stopped the trial run a killed deploy left (%s)" % ", ".join(begin["swept_trials"]))
     if begin.get("shared_changed"):
@@ -279,9 +285,14 @@ def lock_line(info, environment, breaking=False):
         return "free: no deploy or rollback holds %s" % where
     line = "%s is held by %s for %s since %s (%s ago)" % (
         where, lock.get("holder"), lock.get("purpose"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)))
+    if lock.get("lease_until"):
+        line += "; its lease runs until %s" % datetime.datetime.fromtimestamp(
+            lock["lease_until"], datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if breaking:
-        return line + "; removing it now, as asked"
-    return line + "; if that run is over: ansible-playbook lock.yml -l %s -e break=true" % environment
+        return line + "; removing it now if its run is dead (a live run's lock is not broken)"
+    return line + ("; once its lease has run out and no stage of it runs, the next run takes it over"
+                   if lock.get("lease_until") else
+                   "; if that run is over: ansible-playbook lock.yml -l %s -e break=true" % environment)
 
 
 def doctor_lines(doctor, python_plan):

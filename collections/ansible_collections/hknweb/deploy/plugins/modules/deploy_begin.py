@@ -69,10 +69,36 @@ options:
     description: What the run does (written into the lock).
     type: str
     default: deploy
+  writes:
+    description:
+      - Paths later stages write (the static link), each checked here before the first change like the home
+        and shared templates - never the environment's own C(current) or inside C(current), C(releases/),
+        C(repo/), C(venvs/).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      variable:
+        description: The variable that sets it (named in a refusal).
+        type: str
+        required: true
+      path:
+        description: The path (absolute or C(~/...)).
+        type: str
+        required: true
   break_lock:
-    description: Remove a lock left by an interrupted run before taking it. The answer names whose it was.
+    description:
+      - Remove a lock without lease (taken by an older version) before taking it. The answer names whose it was.
+      - A lock with a lease is never broken while its run is alive; once its lease has run out and no stage
+        of its run runs on the host, it is taken over without this.
     type: bool
     default: false
+  lease:
+    description:
+      - Seconds the lock stays this run's after a host stage last renewed it (each later stage renews it in
+        its own call; a stage's running process keeps it alive too). V(0) - no lease (never taken over).
+    type: int
+    default: 300
   shared_dirs:
     description: Folders under C(shared/) linked into every release; created when missing.
     type: list
@@ -219,7 +245,11 @@ lock:
   returned: always
   type: dict
 lock_broken:
-  description: The record of a lock O(break_lock) removed, or V(null).
+  description: The record of a dead run's lock this run took over (with C(why)) or O(break_lock) removed, or V(null).
+  returned: always
+  type: dict
+lease:
+  description: What the later stages pass as their O(lease) option to renew this run's lock (path, run, seconds), or V(null).
   returned: always
   type: dict
 checks:
@@ -231,6 +261,7 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin, Refusal, argument_spec
 
@@ -243,7 +274,7 @@ def main():
         result = begin()
     except rp.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False)
-    except (Refusal, rp.ReleaseError, OSError) as error:
+    except (Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
         # The lock this run took is given back by the play's rescue (it knows the run id).
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
         module.fail_json(msg=begin.clean(text), locked=begin.result.get("locked", False), stage="begin",

@@ -34,6 +34,13 @@ options:
     description: Good releases to keep (at least 1).
     type: raw
     default: 5
+  break_lock:
+    description:
+      - Instead of giving back this run's lock, remove the lock of a run proven dead (its lease ran out and
+        no stage of it runs on the host), or one without lease (an older version's). A live run's lock is
+        refused, naming holder, purpose, age and when its lease runs out. Nothing is pruned.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -75,13 +82,32 @@ unlocked:
   description: Whether this run's lock was given back.
   returned: always
   type: bool
+broken:
+  description: With O(break_lock), the record of the lock removed (V(null) when there was none).
+  returned: with O(break_lock)
+  type: dict
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+
+
+def break_dead_lock(module, path):
+    """lock.yml -e break=true: remove a dead run's lock; refuse a live one (exits the module)."""
+    if not os.path.isdir(path):
+        module.exit_json(changed=False, broken=None, unlocked=False)
+    if module.check_mode:
+        info = lock_.read_lock(path)
+        module.exit_json(changed=info is not None, broken=info, unlocked=False)
+    try:
+        broken = lock_.break_lock(path)
+    except lock_.LockHeld as held:
+        module.fail_json(msg=str(held), lock=held.holder, stage="lock", unlocked=False)
+    module.exit_json(changed=broken is not None, broken=broken, unlocked=False)
 
 
 def main():
@@ -90,8 +116,11 @@ def main():
         run=dict(type="str", required=True),
         prune=dict(type="bool", default=True),
         keep=dict(type="raw", default=5),
+        break_lock=dict(type="bool", default=False),
     ), supports_check_mode=True)
     p = module.params
+    if p["break_lock"]:
+        break_dead_lock(module, p["path"])
     result = dict(changed=False, removed=[], removed_venvs=[], kept=[], unlocked=False)
     error = None
     try:

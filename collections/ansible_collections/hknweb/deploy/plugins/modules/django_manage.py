@@ -33,6 +33,12 @@ options:
     description: Environment variables for every command (the service's own).
     type: dict
     default: {}
+  lease:
+    description:
+      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
+      - Renewed when the stage starts, inside this call; the stage stops, changing nothing, when the lock
+        is no longer this run's (it was taken over after its lease ran out). Empty - nothing to renew.
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -69,6 +75,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
 
 NOTHING_DONE = {
@@ -133,11 +140,15 @@ def main():
         release=dict(type="path", required=True),
         commands=dict(type="list", elements="list", required=True),
         environment=dict(type="dict", default={}),
+        lease=lock_.LEASE_OPTION,
     ), supports_check_mode=True)
     p = module.params
     commands = [[str(a) for a in c] for c in p["commands"]]
     if module.check_mode:
         module.exit_json(changed=bool(commands), ran=[dict(command=" ".join(c)) for c in commands])
+    lost = lock_.renew(p["lease"])
+    if lost:
+        module.fail_json(msg=lost, stage="lock", changed=False, ran=[])
     python = os.path.join(p["release"], "venv", "bin", "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
     done = run([python, "-c", DRIVER, json.dumps(commands)], cwd=p["release"], env=env)

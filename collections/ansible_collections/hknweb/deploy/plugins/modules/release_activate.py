@@ -134,6 +134,13 @@ options:
       - V(false) - always restart the service.
     type: bool
     default: true
+  lease:
+    description:
+      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
+      - Renewed when the stage starts; when the lock is no longer this run's (taken over after its lease
+        ran out) the stage stops before it switches anything, so it never switches over another run's work.
+        Empty - nothing to renew.
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -226,6 +233,7 @@ unlocked:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.activate import Activate, argument_spec
 
@@ -233,6 +241,10 @@ from ansible_collections.hknweb.deploy.plugins.module_utils.activate import Acti
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("mode", "deploy", ["release"]), ("mode", "rollback", ["release"])])
+    lost = None if module.check_mode else lock_.renew(module.params["lease"])
+    if lost:
+        # Taken over after its lease ran out: another run owns the environment now. Stop before the switch.
+        module.fail_json(msg=lost, stage="lock", changed=False, unlocked=False)
     activate = Activate(module)
     try:
         result = activate()

@@ -42,6 +42,12 @@ options:
     description: Key of the venv under C(venvs/) the release runs on; empty for none.
     type: str
     default: ""
+  lease:
+    description:
+      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
+      - Renewed when the stage starts, inside this call; the stage stops, changing nothing, when the lock
+        is no longer this run's (it was taken over after its lease ran out). Empty - nothing to renew.
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -83,6 +89,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
 
@@ -118,6 +125,7 @@ def main():
         sha=dict(type="str", required=True),
         shared=dict(type="list", elements="str", default=[]),
         venv=dict(type="str", default=""),
+        lease=lock_.LEASE_OPTION,
     ), supports_check_mode=True)
     p = module.params
     release_path = os.path.join(p["path"], rp.RELEASES_DIR, p["name"])
@@ -129,6 +137,9 @@ def main():
         module.fail_json(msg="releases/%s exists already (two deploys in one second?); run again" % p["name"])
     if module.check_mode:
         module.exit_json(changed=True, release_path=release_path)
+    lost = lock_.renew(p["lease"])
+    if lost:
+        module.fail_json(msg=lost, stage="lock", changed=False)
 
     started = time.monotonic()
     try:

@@ -47,9 +47,13 @@ options:
     type: str
     default: rollback
   break_lock:
-    description: Remove a lock left by an interrupted run before taking it.
+    description: Remove a lock without lease (an older version's) before taking it; a live run's lock is never broken.
     type: bool
     default: false
+  lease:
+    description: Seconds of the lock's lease (as M(hknweb.deploy.deploy_begin)); the rollback holds it in one process.
+    type: int
+    default: 300
   shared_dirs:
     description: As M(hknweb.deploy.deploy_begin) (checked; created when missing).
     type: list
@@ -159,11 +163,12 @@ activated:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 
-BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "shared_dirs", "shared_files",
+BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "shared_dirs", "shared_files",
                  "shared_files_create", "shared_templates", "home_templates", "bind")
 SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
 
@@ -211,7 +216,7 @@ def main():
         begun = begin()
     except rp.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False, begin=begin.result)
-    except (begin_.Refusal, rp.ReleaseError, OSError) as error:
+    except (begin_.Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
         if begin.result.get("locked"):
             rp.give_lock(begin.path, p["run"])
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)

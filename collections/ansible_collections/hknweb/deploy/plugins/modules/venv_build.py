@@ -77,6 +77,12 @@ options:
     description: Poetry - the plugin requirement that applies O(poetry_mirror_url).
     type: str
     default: poetry-plugin-pypi-mirror==0.6.5
+  lease:
+    description:
+      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
+      - Renewed when the stage starts, inside this call; the stage stops, changing nothing, when the lock
+        is no longer this run's (it was taken over after its lease ran out). Empty - nothing to renew.
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -122,6 +128,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
 
@@ -212,15 +219,23 @@ def main():
         poetry_constraints=dict(type="str", default=""),
         poetry_mirror_url=dict(type="str", default=""),
         poetry_mirror_plugin=dict(type="str", default="poetry-plugin-pypi-mirror==0.6.5"),
+        lease=lock_.LEASE_OPTION,
     ), supports_check_mode=True)
     p = module.params
     if not rp.is_venv_key(p["key"]):
         module.fail_json(msg="%r is not a venv key" % p["key"])
     venv = os.path.join(p["path"], rp.VENVS_DIR, p["key"])
+    if os.path.islink(venv) or (os.path.lexists(venv) and not os.path.isdir(venv)):
+        # Only a real folder this engine built and completed is a venv: never build into or use a link.
+        module.fail_json(msg="%s is a symlink or a file, not a venv the deploy built; remove it (rm %s). The "
+                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage="dependencies")
     if os.path.exists(os.path.join(venv, rp.VENV_COMPLETE)):
         module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
     if module.check_mode:
         module.exit_json(changed=True, venv=venv)
+    lost = lock_.renew(p["lease"])
+    if lost:
+        module.fail_json(msg=lost, stage="lock", changed=False, venv=venv)
     started = time.monotonic()
     try:
         os.makedirs(os.path.dirname(venv), 0o755, exist_ok=True)
