@@ -236,7 +236,9 @@ def tree(host):
 def test_a_path_that_points_back_into_the_environment_is_refused_and_nothing_changes(host, setup, extra, words):
     # issue 18 item 3: every path the run writes is resolved and checked before the first change.
     base, env = env_of(host)["path"], env_name(host)
-    fill = lambda text: text.replace("BASE", base).replace("ENV", env)
+
+    def fill(text):
+        return text.replace("BASE", base).replace("ENV", env)
     if setup:
         host.run(fill(setup))
     try:

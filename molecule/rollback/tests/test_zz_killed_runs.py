@@ -37,8 +37,8 @@ def run_and_kill(host, when, name, *args, act=None):
     if not os.path.exists(binary):
         binary = str(os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
     proc = subprocess.Popen([binary, str(REPO / name), "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l",
-                             host.backend.get_hostname(), "-e", f"deploy_lock_lease={LEASE}", *args], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                             host.backend.get_hostname(), "-e", f"deploy_lock_lease={LEASE}", *args], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not host.file(KILLED).exists and proc.poll() is None:
         time.sleep(0.3)

@@ -220,7 +220,7 @@ class Activate:
                 # also wait there for a master that died meanwhile (a worker failed to boot).
                 gone = []
 
-                def give_up(pid=pid):
+                def give_up(pid=pid, gone=gone):
                     gone.append(self.died(unit_state(self.p["service"]), pid))
                     return gone[-1]
 

@@ -142,10 +142,10 @@ class Begin:
         self.result["shared_entries"] = self.check_inputs()
         shared = os.path.join(self.path, "shared")
         home = os.path.expanduser("~")
-        for variable, folder, shown in (("deploy_shared_templates", shared, ""), ("deploy_home_templates", home, "~/")):
+        for variable, folder, prefix in (("deploy_shared_templates", shared, ""), ("deploy_home_templates", home, "~/")):
             for template in self.p[variable[len("deploy_"):]]:
                 if self._bring_up_to_date(variable, os.path.join(folder, template["path"]), template):
-                    self.result["shared_changed"].append(shown + template["path"])
+                    self.result["shared_changed"].append(prefix + template["path"])
         for folder in self.p["shared_dirs"]:
             if not os.path.isdir(os.path.join(shared, folder)) and not self.check:
                 os.makedirs(os.path.join(shared, folder), 0o755, exist_ok=True)
@@ -325,8 +325,8 @@ class Begin:
             info = os.statvfs(where)
             free = info.f_bavail * info.f_frsize // (1024 * 1024)
             if free < 1024:
-                raise Refusal("only %d MiB free under %s; a release with a new venv needs a few hundred "
-                              "FIX: free space (e.g. deploy with a smaller deploy_keep_releases, remove old files)" % (free, where))
+                raise Refusal("only %d MiB free under %s; a release with a new venv needs a few hundred FIX: free "
+                              "space (e.g. deploy with a smaller deploy_keep_releases, remove old files)" % (free, where))
             return "%d MiB free under %s" % (free, where)
 
         def repository():

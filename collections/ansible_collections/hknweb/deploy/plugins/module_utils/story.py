@@ -302,7 +302,8 @@ def doctor_lines(doctor, python_plan):
         if check["ok"]:
             lines.append("PASS %-24s %s" % (check["name"], check["detail"]))
         else:
-            lines.append("FAIL %-24s %s%s" % (check["name"], check["detail"], ("  -> fix: " + check["fix"]) if check["fix"] else ""))
+            fix = ("  -> fix: " + check["fix"]) if check["fix"] else ""
+            lines.append("FAIL %-24s %s%s" % (check["name"], check["detail"], fix))
     problems = (python_plan or {}).get("problems") or []
     if problems:
         lines.extend("FAIL %-24s %s" % ("python", p) for p in problems)
