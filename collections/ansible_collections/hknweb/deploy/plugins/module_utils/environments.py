@@ -19,7 +19,8 @@ import hashlib
 import json
 import os
 import time
-import uuid
+
+from ansible_collections.hknweb.deploy.plugins.module_utils.atomic import write_atomic
 
 REGISTRY_DIR = os.path.join(".local", "state", "hknweb-deploy", "environments")
 RECORD_LIMIT = 65536
@@ -98,20 +99,7 @@ def update(deploy_path, fields, home=None):
     if {k: v for k, v in new.items() if k != "updated"} == {k: v for k, v in old.items() if k != "updated"}:
         return False
     new["updated"] = int(time.time())
-    temp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(path), uuid.uuid4().hex))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(new, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, json.dumps(new, sort_keys=True) + "\n", 0o600)
     return True
 
 

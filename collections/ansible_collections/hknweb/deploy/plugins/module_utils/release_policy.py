@@ -40,6 +40,8 @@ import uuid
 from dataclasses import dataclass, field
 
 # The lock has its own file (lock.py); these names stay importable from here for older callers.
+from ansible_collections.hknweb.deploy.plugins.module_utils.atomic import fsync_dir as _fsync_dir
+from ansible_collections.hknweb.deploy.plugins.module_utils.atomic import write_atomic as _write_atomic
 from ansible_collections.hknweb.deploy.plugins.module_utils.lock import (  # noqa: F401
     LOCK_DIR, LOCK_HOLDER, LockHeld, describe_age, give_lock, read_lock, take_lock)
 
@@ -396,26 +398,6 @@ def write_record(release_path, record):
     _write_atomic(os.path.join(release_path, COMPLETE_RECORD), json.dumps(record, sort_keys=True) + "\n")
 
 
-def _write_atomic(path, text, mode=0o644):
-    """Write a small file through a temporary name and rename, so a reader never sees half."""
-    folder = os.path.dirname(path)
-    temp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(path), uuid.uuid4().hex))
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
-
-
 # --- venvs, one per dependency set ----------------------------------------------------
 
 _VENV_KEY = re.compile(r"[0-9a-f]{16}\Z")
@@ -622,20 +604,6 @@ def switch_current(deploy_path, name):
         os.unlink(temp)
         raise
     _fsync_dir(deploy_path)
-
-
-def _fsync_dir(path):
-    # Make the rename durable; not every filesystem allows fsync on a directory.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _release_dir(path):

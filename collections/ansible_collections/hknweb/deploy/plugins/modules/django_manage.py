@@ -33,14 +33,9 @@ options:
     description: Environment variables for every command (the service's own).
     type: dict
     default: {}
-  lease:
-    description:
-      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
-      - Renewed when the stage starts, inside this call; the stage stops, changing nothing, when the lock
-        is no longer this run's (it was taken over after its lease ran out). Empty - nothing to renew.
-    type: dict
 extends_documentation_fragment:
   - action_common_attributes
+  - hknweb.deploy.lease
 attributes:
   check_mode:
     support: full

@@ -77,14 +77,9 @@ options:
     description: Poetry - the plugin requirement that applies O(poetry_mirror_url).
     type: str
     default: poetry-plugin-pypi-mirror==0.6.5
-  lease:
-    description:
-      - The run's lock lease as M(hknweb.deploy.deploy_begin) returned it (C(path), C(run), C(seconds)).
-      - Renewed when the stage starts, inside this call; the stage stops, changing nothing, when the lock
-        is no longer this run's (it was taken over after its lease ran out). Empty - nothing to renew.
-    type: dict
 extends_documentation_fragment:
   - action_common_attributes
+  - hknweb.deploy.lease
 attributes:
   check_mode:
     support: full
