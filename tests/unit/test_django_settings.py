@@ -119,3 +119,4 @@ def test_static_root_is_a_real_absolute_path(tmp_path):
     assert ds.static_root(report) == str(tmp_path / "web" / "static")
     assert ds.static_root(dict(static_root="staticfiles", cwd=str(tmp_path))) == os.path.join(str(tmp_path), "staticfiles")
     assert ds.static_root(dict(static_root="", cwd="/r")) == ""
+    assert ds.shown_static_root(report) == str(tmp_path / "public_html" / "static")

@@ -92,6 +92,12 @@ def static_root(report):
     return os.path.realpath(os.path.join(report.get("cwd") or ".", value)) if value else ""
 
 
+def shown_static_root(report):
+    """STATIC_ROOT as the settings write it, made absolute (the summary shows this one)."""
+    value = report.get("static_root") or ""
+    return os.path.normpath(os.path.join(report.get("cwd") or ".", value)) if value else ""
+
+
 def inside(path, folder):
     path, folder = os.path.realpath(path), os.path.realpath(folder)
     return path == folder or path.startswith(folder.rstrip("/") + "/")

@@ -250,34 +250,36 @@ class Stage:
         self.home = os.path.expanduser("~")
         self.result = dict(database={}, static_root="", option_file_link="")
         self.refusal = None
+        self.shown_root = ""
 
     def decide(self, report):
-        """Check the settings against the other environments; record them; True to go on."""
+        """Check the settings against the other environments; only then link and record; True to go on."""
         p = self.p
-        option_file = ds.option_file_path(report)
-        if p["home_option_file"]:
-            planned = ds.home_option_link(report, p["release"], self.home)
-            if planned:
-                os.makedirs(os.path.dirname(planned[0]), 0o700, exist_ok=True)
-                os.symlink(planned[1], planned[0])
-                self.result["option_file_link"] = "%s -> %s" % (report["option_file"], planned[1])
+        planned = ds.home_option_link(report, p["release"], self.home) if p["home_option_file"] else None
+        option_file = planned[1] if planned else ds.option_file_path(report)
         identity = ds.database_identity(report, ds.read_option_file(option_file, report.get("option_group"))
                                         if option_file else None)
         root = ds.static_root(report)
         self.result.update(database=identity, static_root=root)
-        if not p["deploy_path"]:
-            return True
+        self.shown_root = ds.shown_static_root(report)
         mine = dict(database=identity, static_root=root)
-        found = environments.clashes(mine, environments.others(p["deploy_path"], self.home), p["shared_database_ok"])
-        if found:
-            self.refusal = ds.refusal(found, p["environment_name"], p["shared_database_ok"])
-            return False
-        environments.update(p["deploy_path"], dict(mine, environment=p["environment_name"],
-                                                   shared_database_ok=p["shared_database_ok"]), self.home)
+        if p["deploy_path"]:
+            found = environments.clashes(mine, environments.others(p["deploy_path"], self.home),
+                                         p["shared_database_ok"])
+            if found:
+                self.refusal = ds.refusal(found, p["environment_name"], p["shared_database_ok"])
+                return False
+        if planned:
+            os.makedirs(os.path.dirname(planned[0]), 0o700, exist_ok=True)
+            os.symlink(planned[1], planned[0])
+            self.result["option_file_link"] = "%s -> %s" % (report["option_file"], planned[1])
+        if p["deploy_path"]:
+            environments.update(p["deploy_path"], dict(mine, environment=p["environment_name"],
+                                                       shared_database_ok=p["shared_database_ok"]), self.home)
         return True
 
     def settings_entry(self):
-        said = ds.describe(self.result["database"], self.result["static_root"], self.p["deploy_path"])
+        said = ds.describe(self.result["database"], self.shown_root, self.p["deploy_path"])
         if self.result["option_file_link"]:
             said += ", option file %s (linked: the client library does not expand ~)" % self.result["option_file_link"]
         return dict(command="settings", said=said, changed=bool(self.result["option_file_link"]))
