@@ -314,7 +314,11 @@ def main():
         module.exit_json(changed=bool(commands), ran=[dict(command=" ".join(c)) for c in commands], **stage.result)
     python = os.path.join(p["release"], "venv", "bin", "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
-    done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
+    try:
+        done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
+    except OSError as error:  # the registry or the option-file link could not be written: nothing ran
+        module.fail_json(msg="Refused before migrate: could not check or record this environment's settings "
+                         "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage="django")
     if stage.refusal:
         module.fail_json(msg=stage.refusal, changed=False, ran=[], stage="django", refused=True, **stage.result)
     if done.rc == 97:
