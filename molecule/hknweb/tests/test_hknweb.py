@@ -268,14 +268,18 @@ TEST_AS_PROD = json.dumps({"app_service_environment": {"HKNWEB_MODE": "prod"},
 
 
 def refused_test_deploy(host, *extra):
+    """test, run as prod, deploys test-branch (a migration 0003 adding a row, a new static file)."""
     before = account_state()
     with ProdWatch() as watch:
-        done, out = deploy(host, "-e", "revision=master", "-e", TEST_AS_PROD, *extra)
+        done, out = deploy(host, "-e", "revision=test-branch", "-e", TEST_AS_PROD, *extra)
     assert done.returncode != 0
     assert "failed at stage 'django'" in out and "Refused before migrate: test shares what another environment" in out, \
         out[-3000:]
     assert "Nothing was changed" in out
     assert account_state() == before  # units, links, sockets, prod's tables and static folder
+    rows = as_root("mysql", "-N", DATABASE, "-e", "SELECT text FROM notes_note").stdout
+    assert "test branch" not in rows and MARIADB_ONLY in rows
+    assert not host.file(STATIC_ROOT + "notes/test-branch.css").exists
     assert watch.statuses and set(watch.statuses) == {"200"}, watch.statuses  # prod answered throughout
     values = shown(host)
     assert values["mode"] == "dev" and values["revision"] == refs()["v1"]  # test still serves its release
