@@ -11,7 +11,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "hkn"
-HOME = f"/home/{USER}"
+# The account's home: /home/hkn, or the OCF layout a scenario asks for (TESTHOST_HOME, molecule.yml).
+HOME = os.environ.get("TESTHOST_HOME") or f"/home/{USER}"
 
 # What group_vars and molecule/shared/host_vars set for the two aliases of the one test host.
 ENVS = {

@@ -1,19 +1,28 @@
-"""The hknweb shape on a bullseye host, through the repository's own group_vars: prod on MariaDB
-(Poetry with the group prod, mysqlclient built on the host, ~/.my.cnf from vault), test in dev mode
-on sqlite in shared/. Deploy, a second deploy with a new migration, a rollback; failures that name
-their cause and what is live."""
+"""The hknweb shape on an apphost replica (bullseye, the OCF home /home/h/hk/hkn, MariaDB as host
+`mysql`), through the repository's own group_vars: prod on MariaDB (Poetry with the group prod,
+mysqlclient built on the host, ~/.my.cnf from vault, read through the release's "~/.my.cnf" link),
+test in dev mode on sqlite in shared/. Deploy, a second deploy with a new migration, a rollback;
+failures that name their cause and what is live; test deploys that touch nothing of prod's, and a
+test given prod's database or static root refused before any change."""
+import json
 import re
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import HOME, USER, as_root, current_release, env_name, env_of, flat, only_on, playbook, refs
+from deploytest import (HOME, USER, as_root, container, current_release, env_name, env_of, flat, only_on,
+                        playbook, refs)
 
 SCENARIO = Path(__file__).resolve().parents[1]
 HOST = "hkn.eecs.berkeley.edu"  # group_vars/all.yml's health-check Host, the only one prod allows
 SOCKET = {"prod": f"/srv/apps/{USER}/{USER}.sock", "test": f"/srv/apps/{USER}/test.sock"}
 MARIADB_ONLY = "row only MariaDB holds"
+DATABASE = "hknweb"  # the real settings' NAME, on HOST mysql
+STATIC_ROOT = "/home/h/hk/hkn/public_html/hknweb/static/"  # prod's, hard-coded in the real settings
 SQLITE_ONLY = "row written into shared/db.sqlite3"
 
 
@@ -56,7 +65,7 @@ def test_prod_serves_v1_with_data_read_from_mariadb(host):
     assert values["revision"] == refs()["v1"] and values["mode"] == "prod" and values["vendor"] == "mysql"
     assert values["notes"] == ["note from migration 0001"]
     # A row only MariaDB holds (written by root with the mysql client) shows up on the page.
-    as_root("mysql", "hkn", "-e", f"INSERT INTO notes_note (text) VALUES ('{MARIADB_ONLY}')")
+    as_root("mysql", DATABASE, "-e", f"INSERT INTO notes_note (text) VALUES ('{MARIADB_ONLY}')")
     assert shown(host)["notes"] == ["note from migration 0001", MARIADB_ONLY]
 
 
@@ -71,8 +80,8 @@ def test_prod_venv_is_poetry_on_python39_with_mysqlclient_built_on_the_host(host
         "Poetry (version 2.2.1)"
     log = as_root("journalctl", "-u", "wheel-index.service", "--no-pager", "-o", "cat").stdout
     assert "GET /mysqlclient-2.2.7.tar.gz" in log  # the sdist, built on the host
-    # prod's settings have STATIC_ROOT: collectstatic filled it in the release.
-    assert host.file(env_of(host)["path"] + "/current/staticfiles/notes/style.css").is_file
+    # prod's settings have an absolute STATIC_ROOT in the OCF home: collectstatic filled it.
+    assert host.file(STATIC_ROOT + "notes/style.css").is_file
 
 
 def test_my_cnf_comes_from_the_vault_string_and_is_never_printed(host):
@@ -82,6 +91,10 @@ def test_my_cnf_comes_from_the_vault_string_and_is_never_printed(host):
     assert "molecule-only-mariadb-password" not in (SCENARIO / "host_vars" / "hknweb-prod" / "10-hknweb.yml").read_text()
     cnf = host.file(f"{HOME}/.my.cnf")
     assert cnf.mode == 0o600 and cnf.user == USER and cnf.content_string == plaintext
+    # The settings' "~/.my.cnf" is opened relative to the release: app_django_home_option_file
+    # (group_vars/all.yml) linked it to the home's file.
+    link = host.file(env_of(host)["path"] + "/current/~/.my.cnf")
+    assert link.is_symlink and link.linked_to == f"{HOME}/.my.cnf"
     done, out = deploy(host, "-v")  # the live commit: writes nothing new, prints no secret
     assert done.returncode == 0, out[-3000:]
     assert "molecule-only-mariadb-password" not in done.output
@@ -157,6 +170,20 @@ def test_a_gunicorn_option_of_a_newer_version_is_caught_by_the_trial_run_with_a_
     still_live(host, live, out)
 
 
+def test_an_option_file_given_with_tilde_fails_as_on_the_apphost_and_the_hint_says_why(host):
+    # Without the link, bullseye's client library looks for "<release>/~/.my.cnf", skips it and
+    # connects without a password, as the real hknweb did on the apphost.
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    done, out = deploy(host, "-e", "revision=master", "-e", "app_django_home_option_file=false")
+    assert done.returncode != 0
+    assert "manage.py migrate --noinput failed" in out and "Access denied for user 'hkn'@" in out, out[-3000:]
+    assert "(using password: NO)" in out
+    assert "Hint: the settings give the MySQL option file as '~/.my.cnf'" in out, out[-3000:]
+    assert "relative to the release" in out and "app_django_home_option_file: true" in out
+    still_live(host, live, out)
+
+
 # --- test: dev mode, sqlite in shared/ -----------------------------------------------------------
 
 
@@ -178,6 +205,7 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
     write = host.run(f"python3 -c \"import sqlite3; c = sqlite3.connect('{base}/shared/db.sqlite3'); "
                      f"c.execute('INSERT INTO notes_note (text) VALUES (?)', ('{SQLITE_ONLY}',)); c.commit()\"")
     assert write.rc == 0, write.stderr
+    prod = prod_data()
     for revision in ("master", "v1"):
         done, out = deploy(host, "-e", f"revision={revision}")
         assert done.returncode == 0, out[-3000:]
@@ -186,3 +214,87 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
         assert values["revision"] == refs()[revision]
         assert values["notes"] == ["note from migration 0001", SQLITE_ONLY, "note from migration 0002"]
     assert not host.file(f"{base}/current/staticfiles").exists
+    # test's migrations (0002 on its sqlite) and collectstatic touched nothing of prod's.
+    assert prod_data() == prod
+
+
+# --- two environments on one account: a test given prod's database or static root -------------
+
+
+def prod_data():
+    """Fingerprints of prod's tables (a dump without its date) and of its static folder (names,
+    sizes, times, modes, contents)."""
+    dump = as_root("sh", "-c", f"mysqldump --skip-dump-date --skip-comments {DATABASE} | sha256sum").stdout
+    static = as_root("sh", "-c", f"cd {STATIC_ROOT} && find . -printf '%p %s %T@ %m\\n' | sort | sha256sum"
+                     " && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum").stdout
+    assert len(static.split()) == 4 and "e3b0c44298fc" not in dump  # neither is empty
+    return dump, static
+
+
+def account_state():
+    """The account's units, links and sockets, and prod's data."""
+    units = as_root("sh", "-c", f"cd {HOME}/.config/systemd/user && ls -la --time-style=full-iso . "
+                    f"&& sha256sum *.service *.socket; readlink {HOME}/hknweb/prod/current {HOME}/hknweb/test/current; "
+                    f"ls -la --time-style=full-iso /srv/apps/{USER}").stdout
+    return units, prod_data()
+
+
+class ProdWatch:
+    """Asks prod's /health every 0.2 s (as root, through its socket) while a test deploy runs."""
+
+    def __enter__(self):
+        self.statuses, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def run(self):
+        while not self.stop.is_set():
+            out = subprocess.run(["podman", "exec", container(), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                  "--max-time", "5", "--unix-socket", SOCKET["prod"], "-H", f"Host: {HOST}",
+                                  "http://localhost/health"], capture_output=True, text=True)
+            self.statuses.append(out.stdout)
+            time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+# test run as prod (-e): HKNWEB_MODE=prod and the secrets.py prod mode imports.
+TEST_AS_PROD = json.dumps({"app_service_environment": {"HKNWEB_MODE": "prod"},
+                           "deploy_shared_templates": [{"path": "hknweb/settings/secrets.py",
+                                                        "content": "SECRET_KEY = 'molecule-test-as-prod'\n"}]})
+
+
+def refused_test_deploy(host, *extra):
+    """test, run as prod, deploys test-branch (a migration 0003 adding a row, a new static file)."""
+    before = account_state()
+    with ProdWatch() as watch:
+        done, out = deploy(host, "-e", "revision=test-branch", "-e", TEST_AS_PROD, *extra)
+    assert done.returncode != 0
+    assert "failed at stage 'django'" in out and "Refused before migrate: test shares what another environment" in out, \
+        out[-3000:]
+    assert "Nothing was changed" in out
+    assert account_state() == before  # units, links, sockets, prod's tables and static folder
+    rows = as_root("mysql", "-N", DATABASE, "-e", "SELECT text FROM notes_note").stdout
+    assert "test branch" not in rows and MARIADB_ONLY in rows
+    assert not host.file(STATIC_ROOT + "notes/test-branch.css").exists
+    assert watch.statuses and set(watch.statuses) == {"200"}, watch.statuses  # prod answered throughout
+    values = shown(host)
+    assert values["mode"] == "dev" and values["revision"] == refs()["v1"]  # test still serves its release
+    return out
+
+
+def test_test_given_prods_database_and_static_root_is_refused_before_any_change(host):
+    only_on(host, "test", "the second environment")
+    out = refused_test_deploy(host)
+    assert f"STATIC_ROOT /services/http/users/h/hk/hkn/hknweb/static is prod ({HOME}/hknweb/prod)'s" in out, out[-3000:]
+    assert f"the database mysql {DATABASE} on mysql is prod ({HOME}/hknweb/prod)'s" in out
+
+
+def test_a_declared_shared_database_still_refuses_the_shared_static_root(host):
+    only_on(host, "test", "the second environment")
+    out = refused_test_deploy(host, "-e", "app_django_shared_database=true")
+    assert "STATIC_ROOT /services/http/users/h/hk/hkn/hknweb/static is prod" in out, out[-3000:]
+    assert "the database mysql" not in out and "A static root is never shared;" in out

@@ -97,6 +97,8 @@ def where(bind, healthcheck_path):
 
 def django_line(entry):
     """One manage.py command of the run, as the summary says it."""
+    if entry.get("said"):  # the Django stage's first entry: what the release's settings use
+        return entry["said"]
     if entry.get("skipped"):
         return "%s skipped (%s)" % (entry.get("command"), entry["skipped"])
     return "%s (%s)" % (entry.get("command"), "changed" if entry.get("changed") else "nothing to do")
