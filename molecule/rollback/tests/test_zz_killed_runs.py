@@ -66,6 +66,12 @@ def test_a_deploy_killed_at_the_switch_is_undone_by_the_next_run(host):
     # The killed run holds the lock: the next run stops and names it, until told to break it.
     refused = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
     assert refused.returncode != 0 and "deploy_break_lock=true" in flat(refused.output)
+    # What serves is read from the host (the killed run may have moved current already), and the
+    # way out is scoped to this environment.
+    out = flat(refused.output)
+    assert f"Live now: {before} (" in out and "hknweb.service runs it, GET /health answered 200" in out, out[-3000:]
+    assert ("Next: if the run that holds the lock is over (a killed run's lock stays until broken): ansible-playbook "
+            "deploy.yml -l prod -e deploy_break_lock=true (ansible-playbook lock.yml -l prod shows the lock)") in out
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5", "-e", "deploy_break_lock=true")
     assert done.returncode == 0, done.output[-3000:]
     out = flat(done.output)
