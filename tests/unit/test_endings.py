@@ -195,3 +195,5 @@ def test_serving_prefers_the_process_over_the_link():
     assert ending.serving(seen(runs=None, status=200))["release"] == R2, "started through current by the request"
     assert ending.serving(seen(runs=None, status=None))["release"] is None
     assert ending.serving({})["ok"] is False
+    # The rescue reads with failed_when: false, which turns "failed" off: the missing answer tells.
+    assert ending.serving({"failed": False, "failed_when_result": False, "msg": "boom"})["ok"] is False

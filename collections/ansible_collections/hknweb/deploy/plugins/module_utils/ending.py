@@ -38,7 +38,9 @@ def serving(seen):
     `release` is the release the service's master runs (its working folder); when the service runs
     nothing but `current` names a release and the health check answered, systemd started it on that
     request through `current`. `ok` is False when the host could not be read at all."""
-    if not isinstance(seen, dict) or seen.get("failed") or seen.get("unreachable") or not seen:
+    # releases_info always answers with deploy_path; without it the read failed (the rescue's
+    # failed_when: false turns "failed" off, so that key alone cannot tell).
+    if not isinstance(seen, dict) or seen.get("failed") or seen.get("unreachable") or not seen.get("deploy_path"):
         return dict(ok=False, why=(seen or {}).get("msg") or "not read", release=None, current=None,
                     answers=False, status=None, health=None)
     service = seen.get("service") or {}
