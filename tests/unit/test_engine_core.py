@@ -270,7 +270,7 @@ def test_a_failure_ends_with_stage_cause_what_is_live_and_the_next_command():
     data = {"action": "deploy", "environment": "prod", "begin": BEGIN, "failed": True, "stage": "django",
             "cause": "manage.py migrate --noinput failed (exit 1); its last lines:\nRuntimeError: boom",
             "hints": [{"match": "migrate", "say": "look at the migration"}, {"match": "nope", "say": "never"}]}
-    data["seen"] = {"live": D[1], "releases": BEGIN["releases"], "service": {"runs": D[1], "health_status": 200,
+    data["seen"] = {"deploy_path": "/p", "live": D[1], "releases": BEGIN["releases"], "service": {"runs": D[1], "health_status": 200,
                                                                            "health": "GET / answered 200"}}
     message, out, _ = story.failure_ending(data)
     assert "failed at stage 'django'" in message and "RuntimeError: boom" in message
