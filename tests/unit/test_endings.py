@@ -4,9 +4,15 @@ and the exact "Next:" line. None suggests a rollback while the previous release 
 suggested command carries -l. The JSON record names what was attempted and what is live (item 6)."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+from conftest import COLLECTIONS
 
 from ansible_collections.hknweb.deploy.plugins.action.deploy_summary import append_json
 from ansible_collections.hknweb.deploy.plugins.module_utils import ending, story
@@ -197,3 +203,22 @@ def test_serving_prefers_the_process_over_the_link():
     assert ending.serving({})["ok"] is False
     # The rescue reads with failed_when: false, which turns "failed" off: the missing answer tells.
     assert ending.serving({"failed": False, "failed_when_result": False, "msg": "boom"})["ok"] is False
+
+
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+@pytest.mark.skipif(not PLAYBOOK.exists(), reason=f"no ansible-playbook next to {sys.executable}")
+def test_a_good_run_with_an_unwritable_summary_file_still_succeeds(tmp_path):
+    """Through the real action plugin: the summary task warns and the play ends ok (rc 0)."""
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{"hknweb.deploy.deploy_summary": {
+        "action": "rollback", "environment": "prod", "host": "localhost",
+        "begin": {"live": dict(LISTING[1], name=R2), "target": dict(LISTING[0], name=R1)},
+        "activate": {"live": R1, "previous": R2, "marked_bad": R2}, "started": 1767225600}}]}]
+    (tmp_path / "play.yml").write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1",
+               DEPLOY_SUMMARY_JSON=str(tmp_path / "no-such-folder" / "summary.jsonl"))
+    done = subprocess.run([str(PLAYBOOK), "-i", "localhost,", "-c", "local", str(tmp_path / "play.yml")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the summary was not written to DEPLOY_SUMMARY_JSON=" in " ".join((done.stdout + done.stderr).split())
