@@ -198,7 +198,10 @@ def test_an_unwritable_summary_file_is_a_warning_not_a_failure(tmp_path):
 def test_serving_prefers_the_process_over_the_link():
     facts = ending.serving(seen(runs=R1, current=R2))
     assert (facts["release"], facts["current"]) == (R1, R2)
-    assert ending.serving(seen(runs=None, status=200))["release"] == R2, "started through current by the request"
+    assert ending.serving(seen(runs=None, status=200))["release"] is None, "an answer alone names no release"
+    text, _ = ending.live_now(seen(runs=None, status=200, active="inactive"), "hknweb.service")
+    assert text == f"no release: hknweb.service runs nothing, yet {OK} (another program on its address?); " \
+                   f"current names {L2}"
     assert ending.serving(seen(runs=None, status=None))["release"] is None
     assert ending.serving({})["ok"] is False
     # The rescue reads with failed_when: false, which turns "failed" off: the missing answer tells.

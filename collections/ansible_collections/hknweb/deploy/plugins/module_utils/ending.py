@@ -35,9 +35,9 @@ def _label(entry, name):
 def serving(seen):
     """What the host really runs, from releases_info: dict(release, current, answers, status, health, ok).
 
-    `release` is the release the service's master runs (its working folder); when the service runs
-    nothing but `current` names a release and the health check answered, systemd started it on that
-    request through `current`. `ok` is False when the host could not be read at all."""
+    `release` is the release the service's master runs (its working folder), read after the health
+    request (which starts a stopped service behind its socket); `ok` is False when the host could
+    not be read at all."""
     # releases_info always answers with deploy_path; without it the read failed (the rescue's
     # failed_when: false turns "failed" off, so that key alone cannot tell).
     if not isinstance(seen, dict) or seen.get("failed") or seen.get("unreachable") or not seen.get("deploy_path"):
@@ -46,8 +46,7 @@ def serving(seen):
     service = seen.get("service") or {}
     status = service.get("health_status")
     runs = service.get("runs")
-    release = runs or (seen.get("live") if status is not None else None)
-    return dict(ok=True, why=None, release=release, current=seen.get("live"), answers=status is not None,
+    return dict(ok=True, why=None, release=runs, current=seen.get("live"), answers=status is not None,
                 status=status, health=service.get("health"), active=service.get("active"),
                 problem=seen.get("problem"))
 
@@ -62,6 +61,9 @@ def live_now(seen, unit):
     if release is None:
         where = ("current names %s" % _label(releases.get(current), current) if current
                  else "current names no release (%s)" % (live["problem"] or "absent"))
+        if live["answers"]:  # not the app's master: something else holds its address
+            return "no release: %s runs nothing, yet %s (another program on its address?); %s" % (
+                unit or "the service", live["health"], where), live
         return "nothing answers: %s; %s is %s%s" % (
             where, unit or "the service", live["active"] or "not running",
             " (%s)" % live["health"] if live["health"] else ""), live
