@@ -16,6 +16,12 @@ if str(COLLECTIONS) not in sys.path:
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
+def sha_for(name):
+    """The commit build_tree gives a release: each its own (a rollback skips a release of the live commit)."""
+    digits = "".join(c for c in name if c.isdigit())
+    return (digits + SHA)[:40] if digits else SHA
+
+
 def build_tree(deploy_path, releases, live=None):
     """Create releases/<name>/ for each {name: state} (good | bad | unfinished | both | legacy
     | empty), with a REVISION file, and point `current` at `live` the way a deploy does.
@@ -30,9 +36,9 @@ def build_tree(deploy_path, releases, live=None):
         folder.mkdir()
         if state == "empty":
             continue
-        (folder / "REVISION").write_text(SHA + "\n")
+        (folder / "REVISION").write_text(sha_for(name) + "\n")
         if state in ("good", "bad"):
-            (folder / ".deploy-complete").write_text('{"sha": "%s", "ref": "master"}\n' % SHA)
+            (folder / ".deploy-complete").write_text('{"sha": "%s", "ref": "master"}\n' % sha_for(name))
         if state == "legacy":
             (folder / "venv" / "bin").mkdir(parents=True)
             (folder / "venv" / "bin" / "python").write_text("")

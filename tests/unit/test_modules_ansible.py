@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLLECTIONS, SHA, build_tree, live_of, survivors
+from conftest import COLLECTIONS, build_tree, live_of, sha_for, survivors
 
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 D = {n: f"202601{n:02d}T000000Z" for n in range(1, 29)}
@@ -193,7 +193,7 @@ def test_info_reports_and_changes_nothing(cases):
     assert (by_name[D[6]]["state"], by_name[D[7]]["state"]) == ("bad", "unfinished")
     # the completion record (ref master) wins over revisions.log (ref main); the log adds the deployer
     assert (by_name[D[5]]["deployer"], by_name[D[5]]["ref"]) == ("alice", "master")
-    assert by_name[D[1]]["deployer"] is None and by_name[D[1]]["revision"] == SHA
+    assert by_name[D[1]]["deployer"] is None and by_name[D[1]]["revision"] == sha_for(D[1])
     assert result["lock"] is None and result["intent"] is None
     assert survivors(trees["info"]) == sorted([D[n] for n in range(1, 8)] + JUNK)
 

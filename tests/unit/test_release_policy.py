@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHA, live_of, survivors
+from conftest import SHA, live_of, sha_for, survivors
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import (
@@ -95,6 +95,35 @@ def test_choose_rollback_defaults_to_rollback_target():
 def test_choose_rollback_explicit_may_be_older_newer_or_bad(requested):
     releases = rels(d1=GOOD, d2=BAD, d3=GOOD, d4=GOOD)
     assert rp.choose_rollback(releases, D[3], requested) == requested
+
+
+def commits(**revs):
+    """commits(d1="a", d2="b") -> good releases running those commits."""
+    return [rp.Release(D[int(k[1:])], GOOD, revision=v) for k, v in revs.items()]
+
+
+@pytest.mark.parametrize("releases,live,expected", [
+    (commits(d1="a", d2="b", d3="b"), D[3], D[1]),  # a deploy_force=true of the live commit is skipped
+    (commits(d1="a", d2="a", d3="b", d4="b"), D[4], D[2]),  # the newest of another commit
+    (commits(d1="a", d2="b", d3="a"), D[3], D[2]),  # only the live commit is skipped, not older repeats
+    (commits(d1=None, d2=None), D[2], D[1]),  # unknown commits never count as the same
+])
+def test_rollback_never_lands_on_the_commit_it_leaves(releases, live, expected):
+    assert rp.rollback_target(releases, live) == expected
+    assert rp.choose_rollback(releases, live) == expected
+
+
+def test_a_rollback_with_only_the_live_commit_behind_it_is_refused_naming_the_release_to_use():
+    releases = commits(d1="b", d2="b", d3="b")
+    with pytest.raises(ReleaseError, match=r"every good release older than the live release %s runs the same "
+                                           r"commit .*Nothing was changed. To restart on that commit anyway: "
+                                           r"-e release=%s" % (D[3], D[2])):
+        rp.choose_rollback(releases, D[3])
+    assert rp.rollback_target(releases, D[3]) is None
+
+
+def test_a_release_of_the_live_commit_asked_for_by_name_is_honoured():
+    assert rp.choose_rollback(commits(d1="a", d2="b", d3="b"), D[3], D[2]) == D[2]
 
 
 def test_choose_rollback_explicit_live_is_returned_as_is():
@@ -236,7 +265,7 @@ def test_scan_reads_states_revision_live_and_log(deploy):
     inv = rp.scan(path)
     assert [(r.name, r.state) for r in inv.releases] == [
         (D[1], GOOD), (D[2], BAD), (D[3], UNFINISHED), (D[4], UNFINISHED), (D[5], GOOD)]
-    assert {r.revision for r in inv.releases} == {SHA}
+    assert [r.revision for r in inv.releases] == [sha_for(D[n]) for n in range(1, 6)]
     assert inv.live == D[5] and inv.current_problem is None and inv.current_target == f"releases/{D[5]}"
     assert inv.log[D[5]]["deployer"] == "alice"
 
@@ -334,7 +363,7 @@ def test_switch_leaves_a_valid_relative_link(deploy):
     path = deploy({D[1]: "good", D[2]: "good"}, live=D[2])
     rp.switch_current(path, D[1])
     assert live_of(path) == f"releases/{D[1]}"
-    assert (path / "current" / "REVISION").read_text() == SHA + "\n"
+    assert (path / "current" / "REVISION").read_text() == sha_for(D[1]) + "\n"
     assert sorted(os.listdir(path)) == ["current", "releases"]  # no temporary link left
 
 

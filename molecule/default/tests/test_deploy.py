@@ -111,7 +111,10 @@ def test_unknown_ref_fails_clearly_and_changes_nothing(host):
     assert done.returncode != 0
     out = flat(done.output)
     assert "the ref 'no-such-branch' is not a branch, tag or commit" in out
-    assert "Live now: " + current_release(host) in out and "Next: " in out
+    live, env = current_release(host), env_name(host)
+    assert f"Live now: {live} (" in out and f"{env_of(host)['unit']} runs it, GET /health answered 200" in out, out
+    assert (f"Next: {live} serves, as before this run (a rollback would go one release further back); fix what the "
+            f"cause above names (nothing was changed); then deploy again: ansible-playbook deploy.yml -l {env}") in out
     assert state(host) == before
     assert not host.file(env_of(host)["path"] + "/deploy.lock").exists, "a failed run gives the lock back"
 
@@ -151,6 +154,11 @@ def test_a_held_lock_stops_the_deploy_and_names_holder_and_true_age(host):
     out = flat(done.output)
     assert "alice, for deploy r9, taken 2 h 0 min ago" in out, out[-2000:]
     assert "deploy_break_lock=true" in out and "stage 'lock'" in out
+    # The environment serves while the lock is held: said, read from the host; the way out is scoped.
+    assert f"Live now: {current_release(host)} (" in out, out[-2000:]
+    # A lock of an older version (no lease): only a person can tell it is dead; the way out is scoped.
+    assert (f"Next: if the run that holds the lock is over (its lock, from an older version, has no lease): "
+            f"ansible-playbook lock.yml -l {env_name(host)} -e break=true removes it") in out, out[-2000:]
     assert state(host) == before
     assert "alice" in host.file(f"{base}/deploy.lock/holder").content_string, "never broken silently"
     # Told to, the deploy breaks the stale lock (and says whose), deploys nothing new, gives its own back.

@@ -62,7 +62,11 @@ def test_a_deploy_on_a_full_disk_fails_and_the_old_release_keeps_serving(host):
     assert done.returncode != 0, out[-3000:]
     assert "No space left on device" in out, out[-3000:]
     assert "failed at stage 'Extract the commit" in out, out[-3000:]
-    assert f"Live now: {live}" in out, out[-3000:]
+    # Read from the host after the failure: the old release's master runs and answers.
+    assert (f'Live now: {live} ({refs()["r2"][:12]}, "Release r2 (VERSION r2)", r2): full.service runs it, '
+            "GET /health answered 200") in out, out[-3000:]
+    assert (f"Next: free space on the filesystem of {PATH} (df -h {PATH} on the host), then ansible-playbook "
+            "deploy.yml -l prod (a deploy prunes what this run left)") in out, out[-3000:]
     assert current(host) == live == SEEN["r2"] and served(host) == refs()["r2"]
     assert host.run("systemctl --user show -p MainPID --value full.service").stdout.strip() == pid, \
         "the old release was not even restarted"

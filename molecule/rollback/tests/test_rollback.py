@@ -15,6 +15,20 @@ def prod_only(host):
     only_on(host, "prod", "prod carries the A/B/C history; test keeps a single release")
 
 
+def live_now_r3(live, health="GET /health answered 200"):
+    """The "Live now:" line of a failure while the r3 release serves (read from the host after it)."""
+    return f'Live now: {live} ({refs()["r3"][:12]}, "Release r3 (VERSION r3)", r3): hknweb.service runs it, {health}'
+
+
+def next_of(out):
+    """The "Next:" text of a failure ending (flattened output)."""
+    return out.split("Next: ", 1)[1].split(" PLAY RECAP", 1)[0]
+
+
+KEPT = "serves, as before this run (a rollback would go one release further back); "
+AGAIN = "; then deploy again: ansible-playbook deploy.yml -l prod"
+
+
 def test_single_release_rollback_is_refused_and_changes_nothing(host):
     if env_name(host) != "test":
         pytest.skip("test is the environment with a single release")
@@ -23,7 +37,11 @@ def test_single_release_rollback_is_refused_and_changes_nothing(host):
     assert done.returncode != 0
     out = flat(done.output)
     assert "no good release older than the live release" in out, out[-2000:]
-    assert "Live now: " + current_release(host) in out and "Next: " in out
+    live = current_release(host)
+    assert f"Live now: {live} (" in out and f"{env_of(host)['unit']} runs it, GET /health answered 200" in out, out[-2000:]
+    assert next_of(out).startswith(f"{live} serves, as before this run; fix what the cause above names (nothing was "
+                                   "changed); or roll back to another release by name: ansible-playbook releases.yml "
+                                   "-l test lists them, ansible-playbook rollback.yml -l test -e release=<name>"), out
     assert state(host) == before
 
 
@@ -136,7 +154,9 @@ def test_failed_migration_leaves_the_live_release_serving_and_says_why(host):
     out = flat(done.output)
     assert "stage 'django'" in out and "manage.py migrate --noinput failed" in out
     assert "RuntimeError: migration 0002_broken fails on purpose" in out  # the cause, not a bare exit code
-    assert f"Live now: {live} ({refs()['r3'][:12]}" in out and "Next: fix the cause" in out
+    assert live_now_r3(live) in out, out[-3000:]
+    assert f"Next: {live} {KEPT}fix what the cause above names (in the commit, in the knob it names, or on the " \
+           f"host){AGAIN}" in out, out[-3000:]
     assert current_release(host) == live
     assert health(host)["revision"] == refs()["r3"]
     newest = release_names(host)[-1]
@@ -151,7 +171,7 @@ def test_a_broken_import_fails_with_its_cause(host):
     assert done.returncode != 0
     out = flat(done.output)
     assert "ImportError: hknweb.urls is deliberately broken" in out, out[-3000:]
-    assert f"Live now: {live}" in out
+    assert live_now_r3(live) in out and "rollback.yml" not in next_of(out), out[-3000:]
     assert current_release(host) == live and health(host)["revision"] == refs()["r3"]
 
 
@@ -164,6 +184,9 @@ def test_a_release_that_fails_its_trial_run_never_goes_live(host):
     out = flat(done.output)
     assert f"failed its trial run, so it never went live and {live} still serves" in out, out[-3000:]
     assert "ImportError: hknweb.urls is deliberately broken" in out, "gunicorn's own lines give the cause"
+    # The journal holds nothing of a release that never served: the trial's output is the cause.
+    assert live_now_r3(live) in out and f"Next: {live} {KEPT}the trial run's output above is the cause (the " \
+        f"release never served, so the unit's journal holds nothing of it); fix what it names{AGAIN}" in out, out[-3000:]
     assert current_release(host) == live and main_pid(host) == pid, "the live service was never touched"
     assert ".deploy-bad" in marks(host, release_names(host)[-1])
 
@@ -178,6 +201,9 @@ def test_release_that_fails_after_the_switch_is_reverted_and_marked_bad(host):
     out = flat(done.output)
     assert f"{live} is live again" in out, out[-3000:]
     assert "stage 'health check'" in out and "journalctl --user -u hknweb.service" in out
+    # Put back: the previous release serves, so a rollback would go one too far.
+    assert live_now_r3(live) in out and f"Next: {live} {KEPT}the unit's journal above is the cause (journalctl " \
+        f"--user -u hknweb.service -n 100 on the host shows more); fix what it names{AGAIN}" in out, out[-3000:]
     assert current_release(host) == live
     assert health(host)["revision"] == refs()["r3"]
     broken = release_names(host)[-1]
@@ -195,5 +221,29 @@ def test_a_health_check_refused_by_allowed_hosts_names_the_knob(host):
     out = flat(done.output)
     assert "with Host example.invalid answered 400" in out, out[-3000:]
     assert "Hint: the app refused the health check's Host header; set deploy_healthcheck_host" in out
-    assert f"{live} still serves" in out and f"Live now: {live}" in out
+    assert f"{live} still serves" in out, out[-3000:]
+    # Read back with the same Host header: the live release refuses it too, and the ending says so.
+    assert live_now_r3(live, "GET /health answered 400") in out, out[-3000:]
+    assert next_of(out).startswith(f"{live} {KEPT}the trial run's output above is the cause"), out[-3000:]
     assert current_release(host) == live and health(host)["revision"] == refs()["r3"]
+
+
+def test_a_rollback_skips_a_release_of_the_commit_it_leaves(host):
+    prod_only(host)
+    live = current_release(host)
+    assert health(host)["revision"] == refs()["r3"]
+    done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r3", "-e", "deploy_force=true")
+    assert done.returncode == 0, done.output[-3000:]
+    forced = current_release(host)
+    assert forced != live and health(host)["revision"] == refs()["r3"]
+    done = playbook("rollback.yml", "hknweb-prod")
+    assert done.returncode == 0, done.output[-3000:]
+    # Not the r3 release before it (the same commit): the newest good one of another commit.
+    assert current_release(host) == DEPLOYED["r1"] and health(host)["revision"] == refs()["r1"]
+    assert f"commits: leaves {refs()['r3'][:12]}, lands on {refs()['r1'][:12]}" in flat(done.output)
+    summary, = done.summaries
+    assert summary["attempted"]["release"] == summary["live"]["release"] == DEPLOYED["r1"]
+    assert summary["started"].endswith("Z") and summary["ended"] >= summary["started"]
+    # Back to the r3 release by name (forward: r1 stays good) for the killed runs that follow.
+    done = playbook("rollback.yml", "hknweb-prod", "-e", f"release={live}")
+    assert done.returncode == 0 and current_release(host) == live, done.output[-3000:]

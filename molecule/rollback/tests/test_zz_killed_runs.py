@@ -76,6 +76,11 @@ def test_a_deploy_killed_at_the_switch_is_undone_by_the_next_run(host):
     assert refused.returncode != 0 and "its lease runs out in" in flat(refused.output), flat(refused.output)[-2000:]
     time.sleep(max(0, killed + 22 - time.monotonic()))
     # Then the lease has run out and no stage of the run is left on the host: taken over, no manual step.
+    # What serves is read from the host (the killed run may have moved current already), and the way on
+    # is scoped to this environment: wait, the lock is taken over by itself.
+    out = flat(refused.output)
+    assert f"Live now: {before} (" in out and "hknweb.service runs it, GET /health answered 200" in out, out[-3000:]
+    assert "Next: wait for the run that holds the lock" in out and "ansible-playbook lock.yml -l prod" in out, out[-3000:]
     done = playbook("deploy.yml", "hknweb-prod", "-e", "revision=r5")
     assert done.returncode == 0, done.output[-3000:]
     out = flat(done.output)

@@ -11,7 +11,19 @@ import time
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.hknweb.deploy.plugins.module_utils.story import failure_ending, next_command, summary
+from ansible_collections.hknweb.deploy.plugins.module_utils.story import failure_ending, summary
+
+
+def append_json(path, out):
+    """Append the JSON line; the reason as a sentence when that fails (never raised: the record is a
+    copy for CI, and failing to write it must not change what the run did or how it ends)."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(out, sort_keys=True) + "\n")
+    except OSError as error:
+        return ("the summary was not written to DEPLOY_SUMMARY_JSON=%s (%s); the run's result is as shown "
+                "above" % (path, error.strerror or error))
+    return None
 
 
 class ActionModule(ActionBase):
@@ -23,20 +35,20 @@ class ActionModule(ActionBase):
         data = dict(self._task.args)
         data["check_mode"] = bool(self._task.check_mode)
         started = data.get("started")
-        data["seconds"] = round(time.time() - float(started), 1) if started else None
+        data["ended"] = time.time()
+        data["seconds"] = round(data["ended"] - float(started), 1) if started else None
         if data.get("failed"):
-            data["next"] = next_command(data.get("stage"), data.get("environment"), data.get("unit"),
-                                        data.get("action", "deploy"))
             message, out, lines = failure_ending(data)
         else:
             out, lines = summary(data)
             message = "\n".join(lines)
         path = os.environ.get("DEPLOY_SUMMARY_JSON")
-        if path:
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(out, sort_keys=True) + "\n")
+        warning = append_json(path, out) if path else None
+        if warning:
+            result["warnings"] = [warning]
         # Shown at default verbosity, like debug's msg; the JSON line is the machine-readable form.
-        result.update(changed=False, msg=message if data.get("failed") else lines, _ansible_verbose_always=True)
+        result.update(changed=False, msg=message if data.get("failed") else lines, summary=out,
+                      _ansible_verbose_always=True)
         if data.get("failed"):
             result["failed"] = True
         return result

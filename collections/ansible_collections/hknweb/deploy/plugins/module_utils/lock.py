@@ -225,7 +225,8 @@ def held_message(lock_path, info, why, breaking=False):
                 "Wait for it; once its lease has run out and no stage of it runs, the next run takes it over.")
     elif info.get("lease_until") is None:
         then = ("If that run is still going, wait for it; if it was interrupted, break the lock: add "
-                "-e deploy_break_lock=true (or run lock.yml -e break=true).")
+                "-e deploy_break_lock=true to this environment's next run (or run lock.yml -l <environment> "
+                "-e break=true).")
     else:
         then = ("Wait for it: the next run takes the lock over by itself once the lease has run out and no "
                 "stage of that run runs on the host.")

@@ -162,12 +162,24 @@ def _by_name(releases):
     return [seen[name] for name in sorted(seen)]
 
 
+def _older_good(releases, live):
+    """(GOOD releases older than `live` that run another commit, those that run the same), oldest first.
+    A release of the live commit (a deploy_force=true re-deploy) would change nothing if rolled back to.
+    An unknown revision never counts as the same."""
+    ordered = _by_name(releases)
+    commit = next((r.revision for r in ordered if r.name == live), None)
+    older = [r for r in ordered if r.state == GOOD and r.name < live]
+    same = [r.name for r in older if commit and r.revision == commit]
+    return [r.name for r in older if r.name not in same], same
+
+
 def rollback_target(releases, live):
-    """Newest GOOD release whose name sorts before `live`; None if there is none."""
+    """Newest GOOD release whose name sorts before `live` and whose commit differs from the live
+    release's; None if there is none."""
     if live is None:
         return None
-    older_good = [r.name for r in _by_name(releases) if r.state == GOOD and r.name < live]
-    return older_good[-1] if older_good else None
+    other, _ = _older_good(releases, live)
+    return other[-1] if other else None
 
 
 def _available(releases):
@@ -178,9 +190,12 @@ def _available(releases):
 def choose_rollback(releases, live, requested=None):
     """The release a rollback should make live.
 
-    Without `requested` that is the rollback target. An explicit name may be older or
-    newer than `live` and may be a bad release (its mark is cleared when it goes live),
-    but it must be a complete release. Returns `live` itself when that was requested.
+    Without `requested` that is the rollback target: it skips older releases of the live
+    commit (landing on the commit it leaves would change nothing) and refuses, naming the
+    -e release= to use, when only those are left. An explicit name may be older or newer
+    than `live`, may run the live commit (asked for by name, so honoured; the summary says
+    both commits) and may be a bad release (its mark is cleared when it goes live), but it
+    must be a complete release. Returns `live` itself when that was requested.
     """
     if live is None:
         raise ReleaseError(
@@ -190,6 +205,13 @@ def choose_rollback(releases, live, requested=None):
     if requested is not None:
         return check_switchable(releases, requested)
     target = rollback_target(releases, live)
+    _, same = _older_good(releases, live)
+    if target is None and same:
+        raise ReleaseError(
+            "every good release older than the live release %s runs the same commit (%s), so a rollback would "
+            "change nothing. Nothing was changed. To restart on that commit anyway: -e release=%s; "
+            "available: %s" % (live, ", ".join(same), same[-1], _available(releases))
+        )
     if target is None:
         raise ReleaseError(
             "no good release older than the live release %s to roll back to. "

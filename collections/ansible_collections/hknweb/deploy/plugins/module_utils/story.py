@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import ending
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import describe_age
 
 
@@ -143,9 +144,14 @@ def summary(data):
         "django": [django_line(entry) for entry in data.get("django") or []],
         "venv": data.get("venv"),
         "seconds": data.get("seconds"),
+        "attempted": attempted(data),
+        "started": iso_utc(data.get("started")),
+        "ended": iso_utc(data.get("ended")),
     }
+    out["live"] = dict(release=live_name, commit=out["commit"], answers=bool(health.get("ok")) if health else None,
+                       health=out["health"])
     if data.get("failed"):
-        out.update(stage=data.get("stage"), cause=data.get("cause"), next=data.get("next"))
+        out.update(stage=data.get("stage"), cause=data.get("cause"))
     verb = {"deploy": "Deployed", "rollback": "Rolled back"}.get(action, action)
     if out["result"] == "check":
         verb = "Check mode (nothing changed): would deploy" if action == "deploy" else "Check mode: would roll back"
@@ -155,6 +161,8 @@ def summary(data):
     if action == "rollback" and begin.get("target"):
         # A rollback is one round trip: what it set out to do is told here, not before.
         lines.append("  what:      %s" % begin_story(begin, "rollback"))
+        lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
+                                                             short(begin["target"].get("revision"))))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
     lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
     if out["previous"] and out["previous"] != out["release"]:
@@ -181,32 +189,50 @@ def summary(data):
     return out, lines
 
 
-def next_command(stage, environment, unit, action="deploy"):
-    """The command to run next, for the stage a run failed at."""
-    env = environment or "<env>"
-    if stage == "lock":
-        return ("if that run is over: ansible-playbook %s.yml -l %s -e deploy_break_lock=true "
-                "(ansible-playbook lock.yml -l %s shows the lock)" % (action, env, env))
-    if stage in ("dependencies", "django", "build", "plan"):
-        return ("fix the cause in the repository (or the variable named above) and deploy again: "
-                "ansible-playbook deploy.yml -l %s" % env)
-    if stage in ("health check", "socket"):
-        return ("read the app's log on the host: journalctl --user -u %s -n 100; fix and deploy again, or "
-                "ansible-playbook rollback.yml -l %s" % (unit or "<unit>", env))
-    return "ansible-playbook status.yml -l %s shows what is live; deploy again when the cause is fixed" % env
+def attempted(data):
+    """What the run set out to make live: ref, commit, release (the release may not exist yet)."""
+    begin = data.get("begin") or {}
+    if data.get("action", "deploy") == "rollback":
+        target = begin.get("target") or {}
+        return dict(ref=target.get("ref"), commit=target.get("revision"), subject=target.get("subject"),
+                    release=target.get("name") or data.get("requested"))
+    # A run that makes no new release (the commit is live already) tries to keep the live one up.
+    needed = begin.get("needed")
+    release = data.get("release") if needed else ((begin.get("live") or {}).get("name") if needed is False else None)
+    return dict(ref=data.get("ref"), commit=begin.get("sha"), subject=begin.get("subject"), release=release)
+
+
+def iso_utc(epoch):
+    """ISO 8601 in UTC with a Z, to the second; None when unknown."""
+    if epoch in (None, ""):
+        return None
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def failure_ending(data):
-    """The closing message of a failed run: stage, cause, what is live, next command."""
+    """The closing message of a failed run: stage, cause, what is live (read from the host after
+    the failure: data["seen"], releases_info's answer) and the next command (ending.next_step)."""
     out, lines = summary(data)
-    live = out["release"] or "none"
+    seen = data.get("seen") or {}
+    live_text, live = ending.live_now(seen, data.get("unit"))
+    tried = out["attempted"]
+    entry = {r["name"]: r for r in seen.get("releases") or []}.get(live["release"]) or {}
+    out.update(release=live["release"], commit=entry.get("revision"), subject=entry.get("subject"),
+               ref=entry.get("ref"), live=dict(release=live["release"], commit=entry.get("revision"),
+                                               current=live.get("current"), answers=live["answers"],
+                                               health=live.get("health"), read_from_host=live["ok"]))
+    case = dict(action=data.get("action", "deploy"), environment=data.get("environment"),
+                kind=ending.kind_of(data, live), failed=tried.get("release"), serving=live["release"],
+                answers=live["answers"], rollback_target=seen.get("rollback_target"), unit=data.get("unit"),
+                deploy_path=seen.get("deploy_path") or (data.get("begin") or {}).get("deploy_path"),
+                unread=not live["ok"])
+    out["next"] = ending.next_step(case)
     text = [
         "%s of %s failed at stage '%s'." % (data.get("action", "deploy").capitalize(), data.get("environment"),
                                            data.get("stage") or "?"),
         "Cause: %s" % (data.get("cause") or "?").strip(),
-        "Live now: %s" % (release_label(dict(name=live, revision=out["commit"], subject=out["subject"]))
-                          if out["release"] else "nothing (no release is live)"),
-        "Next: %s" % data.get("next"),
+        "Live now: %s" % live_text,
+        "Next: %s" % out["next"],
     ]
     batch, hosts = data.get("batch") or [], data.get("play_hosts") or []
     later = hosts[hosts.index(batch[-1]) + 1:] if batch and batch[-1] in hosts else []

@@ -16,8 +16,13 @@ description:
     release, commit and subject, ref, deployer, previous release, where it is served, the
     health result, restarts and why, what was pruned, the duration.
   - Appends it as one JSON line to the file named by the environment variable
-    C(DEPLOY_SUMMARY_JSON) when that is set (CI can post it).
-  - With O(failed), ends the run - the stage, the cause, what is live now and the next command.
+    C(DEPLOY_SUMMARY_JSON) when that is set (CI can post it) - with C(attempted) (ref, commit,
+    release the run set out to make live), C(live) (what is live; after a failure read from the
+    host, O(seen)) and C(started)/C(ended) (ISO 8601, UTC). A file that cannot be written is a
+    warning; it never changes the run's outcome.
+  - With O(failed), ends the run - the stage, the cause, what is live now (O(seen)) and the next
+    command, chosen from what happened (a rollback only when the release that failed is the one
+    serving; every command with C(-l) and the environment).
 author:
   - hknweb maintainers
 options:
@@ -74,6 +79,24 @@ options:
   cause:
     description: The failure's cause.
     type: str
+  seen:
+    description:
+      - With O(failed), the answer of M(hknweb.deploy.releases_info) read after the failure (with
+        its O(hknweb.deploy.releases_info#module:service) and health options) - what C(current)
+        names, the release the service runs and whether it answers. Absent or failed - "Live
+        now" says the host could not be read.
+    type: dict
+  requested:
+    description: The release a rollback was asked for by name (C(-e release=)), if any.
+    type: str
+  batch:
+    description: The hosts of this batch of a rolling run (C(ansible_play_batch)).
+    type: list
+    elements: str
+  play_hosts:
+    description: Every host of the play (C(ansible_play_hosts_all)), to name those a failed batch stops.
+    type: list
+    elements: str
   hints:
     description: Sentences added to a failure ending when their C(match) text is in the cause (C(match), C(say)).
     type: list

@@ -94,7 +94,8 @@ problem:
   returned: always
   type: str
 service:
-  description: With O(service) - active, sub, since, pid, runs (the release its process runs), health.
+  description: With O(service) - active, sub, since, pid, runs (the release its master process runs, from its
+    working folder), health (a sentence) and health_status (the HTTP status, V(null) when nothing answered).
   returned: when O(service) is given
   type: dict
 """
@@ -108,15 +109,19 @@ from ansible_collections.hknweb.deploy.plugins.module_utils.host import http_get
 
 
 def service_state(params):
-    """The unit as systemd sees it now, which release its process runs, and (optionally) health."""
-    state = unit_state(params["service"])
-    pid = int(state.get("MainPID") or 0)
-    runs = process_release(pid) if pid else None
-    found = dict(active=state.get("ActiveState"), sub=state.get("SubState"), pid=pid,
-                 since=state.get("ActiveEnterTimestamp"), runs=os.path.basename(runs) if runs else None)
+    """(Optionally) health, then the unit as systemd sees it and which release its master runs.
+    The health request comes first: behind a socket it starts a stopped service, and the unit
+    read after it names the process that answered."""
+    found = {}
     if params["health_path"] and params["bind"]:
         status, answer = http_get(params["bind"], params["health_path"], params["health_host"])
         found["health"] = "GET %s answered %s" % (params["health_path"], status) if status else answer
+        found["health_status"] = status
+    state = unit_state(params["service"])
+    pid = int(state.get("MainPID") or 0)
+    runs = process_release(pid) if pid else None
+    found.update(active=state.get("ActiveState"), sub=state.get("SubState"), pid=pid,
+                 since=state.get("ActiveEnterTimestamp"), runs=os.path.basename(runs) if runs else None)
     return found
 
 
