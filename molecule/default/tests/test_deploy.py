@@ -6,7 +6,7 @@ import re
 import pytest
 
 from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, flat, health, http,
-                        main_pid, playbook, recap, refs, release_names, state)
+                        main_pid, only_on, playbook, recap, refs, release_names, state)
 
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
@@ -434,21 +434,121 @@ def test_both_environments_still_serve_after_each_others_deploys(host):
 
 
 def test_a_bind_another_program_holds_is_refused_before_the_switch(host):
-    # Something else listens on the port: the socket unit cannot take it, so nothing goes live
-    # and no health check can be answered by the other program.
+    # Something else listens on the port: refused in stage 1 (deploy_begin), before the layout or a
+    # unit file is written, with the cause that is true and the knob to change.
     name = host.backend.get_hostname()
+    units = host_units(host)
     host.run("nohup python3 -m http.server 8099 --bind 127.0.0.1 >/dev/null 2>&1 & sleep 1")
     try:
         done = playbook("deploy.yml", name, "-e", f"deploy_path={HOME}/other-{env_name(host)}",
                         "-e", f"app_service_name=other-{env_name(host)}.service", "-e", "app_service_bind=127.0.0.1:8099")
     finally:
         host.run("pkill -f 'http.server 8099'")
-        host.run(f"systemctl --user disable --now other-{env_name(host)}.socket other-{env_name(host)}.service")
     assert done.returncode != 0
     out = flat(done.output)
-    assert f"other-{env_name(host)}.socket could not take 127.0.0.1:8099" in out, out[-3000:]
-    assert "Hint: give this environment a bind nothing else uses (app_service_bind)" in out
-    assert not host.file(f"{HOME}/other-{env_name(host)}/current").exists
+    assert "app_service_bind: another program listens on 127.0.0.1:8099. Fix: " in out, out[-3000:]
+    assert "Nothing was changed" in out and "stage 'begin'" in out
+    assert not host.file(f"{HOME}/other-{env_name(host)}").exists, "refused before the layout"
+    assert host_units(host) == units
+
+
+# --- binds: what is ON THE HOST decides, not what one run's inventory says -------------------
+
+
+def host_units(host):
+    """Everything of the account's services a bind change could touch: unit files (and their
+    content), the socket folder, what each socket unit listens on, the units' states."""
+    return host.run(f"cd {HOME}/.config/systemd/user && ls -la . && md5sum *.socket *.service; "
+                    f"ls -la /srv/apps/{USER}; systemctl --user list-sockets --all --no-legend --full; "
+                    "systemctl --user list-units --all --no-legend --plain 'hknweb*' 'intruder*'").stdout
+
+
+def watch_prod(host):
+    """Start asking prod every 0.1 s in the background; returns the file that collects failures."""
+    log = "/tmp/prod-watch"
+    host.run(f"rm -f {log}.*; touch {log}.run; nohup sh -c 'while [ -e {log}.run ]; do "
+             f"{ENVS['prod']['curl']}/health >/dev/null 2>&1 || echo fail >> {log}.fail; "
+             f"echo ok >> {log}.ok; sleep 0.1; done' >/dev/null 2>&1 &")
+    return log
+
+
+def stop_watching(host, log):
+    host.run(f"rm -f {log}.run; sleep 0.3")
+    asked = len(host.run(f"cat {log}.ok").stdout.split())
+    failed = len(host.run(f"cat {log}.fail 2>/dev/null").stdout.split())
+    return asked, failed
+
+
+def test_a_second_environment_given_prods_socket_or_port_is_refused_before_any_change(host):
+    # issue 17 item 2: test was deployed with prod's socket and took it over. An environment that
+    # is not in this run (prod) is seen on the host: by its registry record, and - moved aside
+    # here, as for an environment deployed before the registry existed - by its socket unit.
+    only_on(host, "test", "the intruder is deployed through the test alias")
+    name, registry = host.backend.get_hostname(), f"{HOME}/.local/state/hknweb-deploy/environments"
+    assert host.run(f"ls {registry}").stdout.split(), "the deploys recorded their environments"
+    before, prod_serves, log = host_units(host), health_of("prod"), watch_prod(host)
+    intruder = ["-e", f"deploy_path={HOME}/intruder", "-e", "app_service_name=intruder.service"]
+    try:
+        by_record = playbook("deploy.yml", name, *intruder, "-e", f"app_service_bind=unix:/srv/apps/{USER}/{USER}.sock")
+        host.run(f"mv {registry} {registry}.aside")
+        by_unit = playbook("deploy.yml", name, *intruder, "-e", f"app_service_bind=unix:/srv/apps/{USER}/{USER}.sock")
+        by_port = playbook("deploy.yml", name, *intruder, "-e", "app_service_bind=127.0.0.1:8001")  # test's own port
+        by_name = playbook("deploy.yml", name, "-e", f"deploy_path={HOME}/intruder", "-e", "app_service_name=hknweb.service",
+                           "-e", "app_service_bind=127.0.0.1:8098")
+    finally:
+        host.run(f"mv {registry}.aside {registry}")
+        asked, failed = stop_watching(host, log)
+    for done, words in ((by_record, "app_service_bind: the bind unix:/srv/apps/hkn/hkn.sock is prod"),
+                        (by_unit, "app_service_bind: /srv/apps/hkn/hkn.sock is held by the socket unit hknweb.socket"),
+                        (by_port, "app_service_bind: 127.0.0.1:8001 is held by the socket unit hknweb-test.socket"),
+                        (by_name, "app_service_name: the unit hknweb.service already runs")):
+        out = flat(done.output)
+        assert done.returncode != 0 and words in out, (words, out[-2000:])
+        assert "Nothing was changed" in out and "Fix: " in out
+        assert done.calls == {name: 1}, done.calls  # refused in stage 1
+    assert host_units(host) == before
+    assert not host.file(f"{HOME}/intruder").exists
+    assert asked > 5 and failed == 0, f"prod failed {failed} of {asked} requests"
+    assert health_of("prod") == prod_serves
+
+
+def test_a_refused_bind_change_leaves_the_environment_serving_as_it_was(host):
+    # issue 17 item 3: moving a live environment to a port another program holds, or to a socket in
+    # a folder the user cannot write, is refused in stage 1: units, socket and master untouched.
+    only_on(host, "test", "played on the test alias")
+    as_root("install", "-d", "-o", "root", "-m", "0755", "/srv/apps/locked")
+    name, served, pid, before = host.backend.get_hostname(), health(host)["revision"], main_pid(host), host_units(host)
+    host.run("nohup python3 -m http.server 8097 --bind 127.0.0.1 >/dev/null 2>&1 & sleep 1")
+    try:
+        held = playbook("deploy.yml", name, "-e", "app_service_bind=127.0.0.1:8097")
+        locked = playbook("deploy.yml", name, "-e", "app_service_bind=unix:/srv/apps/locked/test.sock")
+        doctor = playbook("check.yml", name, "-e", "app_service_bind=unix:/srv/apps/locked/test.sock")
+    finally:
+        host.run("pkill -f 'http.server 8097'")
+    assert "app_service_bind: another program listens on 127.0.0.1:8097" in flat(held.output), held.output[-2000:]
+    out = flat(locked.output)
+    assert "app_service_bind: the socket folder /srv/apps/locked is not writable by hkn" in out, out[-2000:]
+    assert "holds that address" not in out and "Nothing was changed" in out
+    assert held.returncode != 0 and locked.returncode != 0
+    # check.yml says the same, with the same words (one check function).
+    assert doctor.returncode != 0 and "FAIL bind" in flat(doctor.output)
+    assert "the socket folder /srv/apps/locked is not writable by hkn" in flat(doctor.output)
+    assert host_units(host) == before and main_pid(host) == pid and health(host)["revision"] == served
+
+
+def test_a_prod_socket_broken_by_hand_is_repaired_by_the_next_prod_deploy(host):
+    # issue 17 item 2: the socket unit says active, but its path is gone (removed by hand; or taken
+    # over by another unit that went away): nothing answers. The next prod deploy restarts it.
+    only_on(host, "prod", "prod's socket")
+    sock = f"/srv/apps/{USER}/{USER}.sock"
+    host.run(f"rm -f {sock}")
+    assert host.run(f"systemctl --user is-active {ENVS['prod']['socket']}").rc == 0, "systemd still says active"
+    assert http(host, "/health").rc != 0, "nothing answers on the removed path"
+    done = playbook("deploy.yml", host.backend.get_hostname())  # the live commit: nothing to build
+    assert done.returncode == 0, done.output[-3000:]
+    assert host.socket(f"unix://{sock}").is_listening and host.file(sock).mode == 0o666
+    assert health(host)["revision"] == refs()[env_of(host)["default_ref"]]
+    assert done.calls == {host.backend.get_hostname(): 2}, done.calls  # inside the no-op deploy's two calls
 
 
 def test_a_rolling_deploy_stops_at_the_first_failed_batch_and_names_releases_once(host):

@@ -4,7 +4,7 @@ Load runs inside the test host (tests/tools/loadgen.py) on the environment's own
 in file order, each starting from what the previous one left live."""
 import sys
 
-from deploytest import REPO, container, env_of, flat, health, playbook, refs
+from deploytest import REPO, container, env_of, flat, health, main_pid, playbook, refs
 
 sys.path.insert(0, str(REPO / "tests" / "tools"))
 from hostload import assert_no_failures, assert_switched, describe_revisions, under_load  # noqa: E402
@@ -70,18 +70,29 @@ def test_a_release_that_fails_after_the_switch_is_put_back_at_once(host):
     assert health(host)["revision"] == refs()["r2"]
 
 
-def test_a_killed_gunicorn_master_is_replaced_within_seconds(host):
-    # kill -9 of the master: it is started again (Restart=on-failure, RestartSec=1) within the stop
-    # timeout (app_service_stop_timeout, 10 s; in these cgroup v1 containers systemd misses that the
-    # cgroup emptied and waits it out: it was 90 s); requests meanwhile wait in the socket's queue.
-    unit = env_of(host)["unit"]
-    pid = host.run(f"systemctl --user show -p MainPID --value {unit}").stdout.strip()
+def killed_and_back(host, timeout=10):
+    """kill -9 the master; milliseconds until /health answers again from a new master (a request
+    sent meanwhile waits in the socket's queue, so the first answer marks the moment)."""
+    env, pid = env_of(host), main_pid(host)
+    curl = env["curl"].replace("--max-time 10", "--max-time 2")
+    done = host.run(f"s=$(date +%s%N); kill -9 {pid}; i=0; while [ $i -lt {timeout * 10} ]; do i=$((i+1)); "
+                    f"{curl}/health >/dev/null 2>&1 && p=$(systemctl --user show -p MainPID --value {env['unit']}) "
+                    f"&& [ \"$p\" != 0 ] && [ \"$p\" != {pid} ] && break; sleep 0.05; done; "
+                    "echo $(( ($(date +%s%N) - s) / 1000000 ))")
+    return int(done.stdout.split()[-1])
+
+
+def test_a_killed_gunicorn_master_is_serving_again_within_three_seconds(host):
+    # issue 18 item 8: systemd used to wait out the stop timeout (10 s) for a "cgroup empty" notice
+    # these hosts (systemd in a container on a cgroup v1 machine) never send. Now the unit's
+    # ExecStop (<deploy_path>/stop) stops the orphaned workers itself and gunicorn is started again
+    # after RestartSec=200ms: idle (the figure is printed) and under load (no request fails). 11.7 s before.
+    idle = killed_and_back(host)
+    print(f"{env_of(host)['unit']}: kill -9 of the master, idle: serving again after {idle} ms")
+    assert idle <= 3000, f"serving again only after {idle} ms"
     with under_load(container(), timeout=20.0, **bind_of(host)) as load:
-        host.run(f"kill -9 {pid}")
-        back = host.run("for i in $(seq 150); do "
-                        f"p=$(systemctl --user show -p MainPID --value {unit}); "
-                        f"[ \"$p\" != 0 ] && [ \"$p\" != {pid} ] && systemctl --user is-active -q {unit} && exit 0; "
-                        "sleep 0.1; done; exit 1")
-    assert back.rc == 0, "the service was not back within 15 s"
+        loaded = killed_and_back(host)
+    print(f"{env_of(host)['unit']}: kill -9 of the master, under load: serving again after {loaded} ms")
+    assert loaded <= 3000, f"serving again only after {loaded} ms under load"
     assert_no_failures(load.result)
     assert health(host)["revision"] == refs()["r2"]

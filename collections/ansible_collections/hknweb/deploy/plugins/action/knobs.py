@@ -10,6 +10,8 @@ does the same three checks in one, reporting every problem at once:
   way Ansible's role validation checks it (the roles are then included with rolespec_validate: false);
 - the rules a spec cannot say, passed in as already templated {var, ok, msg};
 - knobs that two inventory aliases of one account (same address and port) must not share.
+It hands back `publish` as `published`: what the role derives from its knobs once (the service's
+unit, socket unit and bind), a result the later stages read instead of the role's knobs.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class ActionModule(ActionBase):
         problems = (self.spec_problems(task_vars) + broken_rules(args.get("rules") or [])
                     + self.shared_problems(task_vars, args.get("distinct") or []))
         problems = [text if text.endswith(".") else text + "." for text in problems]
-        result.update(changed=False, problems=problems)
+        result.update(changed=False, problems=problems, published=args.get("publish") or {})
         if problems:
             result.update(failed=True, msg=" ".join(problems) + " Nothing was changed.")
         else:

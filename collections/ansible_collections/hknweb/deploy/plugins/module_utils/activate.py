@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import master_death
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import (child_releases, die_with_parent, http_get,
                                                                          journal_tail,
@@ -182,7 +183,10 @@ class Activate:
     @staticmethod
     def died(state, pid=None):
         """Why the service will not answer (it started and exited, or its master was replaced
-        since `pid` was asked), or None."""
+        since `pid` was asked), or None. A master killed from outside is not a bad release: the
+        health check waits for systemd to start it again (module_utils/master_death.py)."""
+        if master_death.killed_from_outside(state):
+            return None
         if state.get("SubState") in ("auto-restart", "failed", "dead") or state.get("ActiveState") == "failed":
             return "the service exited after it started (%s/%s)" % (state.get("ActiveState"), state.get("SubState"))
         if pid and int(state.get("MainPID") or 0) not in (0, pid):

@@ -12,12 +12,12 @@ import json
 import os
 import pwd
 import re
-import socket
 import stat
 import uuid
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
+from ansible_collections.hknweb.deploy.plugins.module_utils import binds, environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
@@ -43,6 +43,8 @@ def argument_spec():
         mode=dict(type="str", default="deploy", choices=["deploy", "rollback", "status", "doctor"]),
         bind=dict(type="str", default=""),
         socket_unit=dict(type="str", default=""),
+        unit=dict(type="str", default=""),
+        environment=dict(type="str", default=""),
         repo_url=dict(type="str", no_log=True),
         ref=dict(type="str"),
         force=dict(type="bool", default=False),
@@ -296,6 +298,26 @@ class Begin:
             raise Refusal("systemctl --user does not reach %s's user manager (%s). It needs lingering and "
                           "XDG_RUNTIME_DIR=/run/user/%d. Nothing was changed." % (user, tail(done.err, 2), os.getuid()))
 
+    def bind_verdict(self):
+        return binds.check(self.p["bind"], self.p["unit"], self.p["socket_unit"], self.path, self.result["user"])
+
+    def claim_bind(self, verdict):
+        """Under the lock: mend our socket unit when it no longer owns its address, and record this
+        environment's unit and bind in the account's registry (what the next run of any other
+        environment checks against)."""
+        self.result["bind"] = dict(detail=verdict.detail, repaired=False)
+        if self.check:
+            return
+        if verdict.repair:
+            error = binds.repair(self.p["socket_unit"])
+            if error:
+                raise Refusal("%s; restarting it failed: %s" % (verdict.detail, error))
+            self.result["bind"]["repaired"] = True
+            self.result.update(changed=True, restart_required=True)
+        fields = dict(environment=self.p["environment"], unit=self.p["unit"], socket_unit=self.p["socket_unit"],
+                      bind=self.p["bind"])
+        environments.update(self.path, {name: value for name, value in fields.items() if value})
+
     def doctor(self):
         """Every check a deploy depends on, none of them stopping the others; nothing is written."""
         checks = self.result["checks"] = []
@@ -351,29 +373,12 @@ class Begin:
             return "%d shared files present or made by the deploy" % len(self.p["shared_files"] + written)
 
         def bind():
-            address = self.p["bind"]
-            if not address:
+            if not self.p["bind"]:
                 return "not checked (no bind given)"
-            if address.startswith("unix:"):
-                folder = os.path.dirname(address[5:])
-                if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
-                    raise Refusal("the socket folder %s is missing or not writable by %s FIX: ask root to create "
-                                  "it for this user (on apphost the OCF does: /srv/apps/<user>/)" % (folder, self.result["user"]))
-            ours = self.p["socket_unit"] and run(["systemctl", "--user", "is-active", "-q", self.p["socket_unit"]]).ok
-            if ours:
-                return "%s holds %s (ours)" % (self.p["socket_unit"], address)
-            if not address.startswith("unix:"):
-                host, _, port = address.rpartition(":")
-                probe = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
-                try:
-                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    probe.bind((host.strip("[]"), int(port)))
-                except OSError as error:
-                    raise Refusal("%s is taken by another program (%s) FIX: give this environment its own "
-                                  "app_service_bind" % (address, error.strerror)) from None
-                finally:
-                    probe.close()
-            return "%s is free" % address
+            verdict = self.bind_verdict()  # the deploy's own check (module_utils/binds.py)
+            if not verdict.ok or verdict.repair:
+                raise Refusal("%s: %s FIX: %s" % (verdict.variable, verdict.problem or verdict.detail, verdict.fix))
+            return verdict.detail
 
         for name, func in (("linger and user manager", linger), ("git", git), ("free disk", disk),
                            ("repository and ref", repository), ("shared files", shared), ("bind", bind)):
@@ -426,10 +431,15 @@ class Begin:
             self.check_inputs()
             self.host_checks()
             self.check_current()
+            verdict = self.bind_verdict() if self.p["bind"] else None
+            if verdict and not verdict.ok:
+                raise Refusal(verdict.refusal())
         if mode == "rollback":
             self.check_rollback_target()
         self.layout()
         self.lock()
+        if mode != "status" and self.p["bind"]:
+            self.claim_bind(verdict)
         inventory = rp.scan(self.path) if os.path.isdir(self.path) else rp.Inventory(deploy_path=self.path)
         self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None
         inventory = self.recover(inventory)

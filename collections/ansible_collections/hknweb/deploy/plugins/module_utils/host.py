@@ -143,7 +143,7 @@ def http_get(bind, path, host, timeout=5.0, give_up=None):
 
 
 def unit_state(unit):
-    done = systemctl("show", unit, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp")
+    done = systemctl("show", unit, "--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,ExecMainCode,ExecMainStatus")
     props = dict(line.split("=", 1) for line in done.out.splitlines() if "=" in line)
     return props
 

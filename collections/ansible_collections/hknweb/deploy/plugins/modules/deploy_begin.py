@@ -39,11 +39,28 @@ options:
     choices: [deploy, rollback, status, doctor]
     default: deploy
   bind:
-    description: With O(mode=doctor), the app's bind (C(unix:/path) or C(HOST:PORT)) to check.
+    description:
+      - The app's bind (C(unix:/path) or C(HOST:PORT)), proven usable before anything is written -
+        not another environment's of the account (their registry records and every socket unit the
+        user manager knows or has a file for), the port free or ours, the socket folder present and
+        writable, the path free or ours. A refusal names C(app_service_bind) and the fix.
+      - When O(socket_unit) says it holds O(bind) but nothing answers there (its path was removed
+        or taken over), a deploy restarts it and the service. O(mode=doctor) reports the same check.
+      - After the check, the environment's unit, socket unit and bind are recorded in the account's
+        registry (C(~/.local/state/hknweb-deploy/environments/)). Empty - not checked.
     type: str
     default: ""
   socket_unit:
-    description: With O(mode=doctor), the socket unit that may already hold O(bind) (then it is ours).
+    description: The socket unit of this environment (the one that may already hold O(bind)).
+    type: str
+    default: ""
+  unit:
+    description: The service unit of this environment; refused when another environment's unit file
+      of that name runs another deploy path, or another environment's record names it.
+    type: str
+    default: ""
+  environment:
+    description: The environment's name (inventory group), recorded in the registry for messages.
     type: str
     default: ""
   repo_url:
@@ -251,6 +268,10 @@ lock_broken:
 lease:
   description: What the later stages pass as their O(lease) option to renew this run's lock (path, run, seconds), or V(null).
   returned: always
+  type: dict
+bind:
+  description: What the bind check found (C(detail)) and whether the socket unit was restarted (C(repaired)).
+  returned: when O(bind) is given, except with O(mode=status) or O(mode=doctor)
   type: dict
 checks:
   description: With O(mode=doctor), each check - name, ok, detail, fix.

@@ -35,6 +35,11 @@ options:
     type: list
     elements: str
     default: []
+  publish:
+    description: Values the role derives from its knobs, handed back unchanged as RV(published) (register
+      the task), so other roles and stages read a result, not the role's knobs.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -56,6 +61,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+published:
+  description: O(publish), unchanged.
+  returned: always
+  type: dict
 problems:
   description: Every problem found, each starting with the variable's name; empty when all is well.
   returned: always

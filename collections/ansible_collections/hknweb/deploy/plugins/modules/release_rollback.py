@@ -195,7 +195,7 @@ def argument_spec():
 
 def begin_params(p):
     params = {name: option.get("default") for name, option in begin_.argument_spec().items()}
-    params.update({name: p[name] for name in BEGIN_OPTIONS}, mode="rollback", socket_unit=p["socket"])
+    params.update({name: p[name] for name in BEGIN_OPTIONS}, mode="rollback", socket_unit=p["socket"], unit=p["service"])
     return params
 
 
