@@ -183,8 +183,10 @@ def next_command(stage, environment, unit, action="deploy"):
     """The command to run next, for the stage a run failed at."""
     env = environment or "<env>"
     if stage == "lock":
-        return ("if that run is over: ansible-playbook %s.yml -l %s -e deploy_break_lock=true "
-                "(ansible-playbook lock.yml -l %s shows the lock)" % (action, env, env))
+        # A live run's lock is never broken; a dead run's is taken over by the next run by itself.
+        return ("wait for that run, then run again: ansible-playbook %s.yml -l %s (a dead run's lock is taken over "
+                "once its lease has run out; ansible-playbook lock.yml -l %s shows it; a lock without lease, of an "
+                "older version: -e deploy_break_lock=true)" % (action, env, env))
     if stage in ("dependencies", "django", "build", "plan"):
         return ("fix the cause in the repository (or the variable named above) and deploy again: "
                 "ansible-playbook deploy.yml -l %s" % env)
