@@ -101,4 +101,22 @@ def test_with_room_again_the_next_deploy_succeeds_and_prunes_the_half_release(ho
     summary, = done.summaries
     assert SEEN["half"] in summary["pruned"], summary
     assert SEEN["half"] not in names(host)
+
+
+def test_on_a_100_percent_full_disk_no_lock_is_half_made_and_rollback_works_once_there_is_room(host):
+    # issue 18 item 1: the lock is built aside and renamed; a full disk leaves none (not one without holder).
+    prod_only(host)
+    live = current(host)
+    as_root("fallocate", "-l", str(free_bytes()), FILLER)
+    try:
+        for name in ("deploy.yml", "rollback.yml"):
+            done = playbook(name, "hknweb-prod", *ENV)
+            out = flat(done.output)
+            assert done.returncode != 0 and "no lock was left behind" in out, out[-3000:]
+            assert host.run(f"ls -A {PATH} | grep deploy.lock").stdout == "", f"{name} left a lock behind"
+    finally:
+        as_root("rm", "-f", FILLER)
+    back = playbook("rollback.yml", "hknweb-prod", *ENV)  # the emergency rollback, nothing broken by hand
+    assert back.returncode == 0, back.output[-3000:]
+    assert current(host) != live
     host.run("systemctl --user disable --now full.socket full.service")

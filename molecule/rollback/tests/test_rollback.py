@@ -64,10 +64,11 @@ def test_rollback_on_an_environment_never_deployed_writes_nothing(host):
     host.run("mkdir -p ~/hknweb/never/releases")
     before = home_tree(host)
     done = playbook("rollback.yml", "hknweb-test", "-e", "deploy_path=~/hknweb/never")
+    after = home_tree(host)
     host.run("rm -r ~/hknweb/never")
     assert done.returncode != 0
     assert "nothing is live (no current link)" in flat(done.output)
-    assert home_tree(host) == before
+    assert after == before
 
 
 def test_deploy_a_b_c(host):

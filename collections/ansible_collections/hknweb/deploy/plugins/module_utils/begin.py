@@ -414,6 +414,7 @@ class Begin:
         if rp.read_intent(self.path):
             return  # a killed run is undone first, under the lock; the target is chosen after that
         inventory = rp.scan(self.path)
+        self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None  # for the ending
         try:
             rp.choose_rollback(inventory.releases, inventory.live, self.p["release"])
         except rp.ReleaseError as error:

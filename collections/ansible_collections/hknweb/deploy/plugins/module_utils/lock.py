@@ -176,15 +176,9 @@ def _write_record(path, record):
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
-        _unlink(path)
+        if os.path.lexists(path):
+            os.unlink(path)
         raise
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _sweep_temporaries(deploy_path, now):
@@ -326,7 +320,7 @@ def renew_lock(deploy_path, run, lease, now=None):
     try:
         os.rename(temp, os.path.join(lock, LOCK_HOLDER))
     except OSError:
-        _unlink(temp)
+        os.unlink(temp)
         raise
     return record
 
@@ -356,12 +350,11 @@ def renew(lease, now=None):
     Returns None when renewed (or there is nothing to renew), else why this stage must stop: the
     lock is no longer this run's. A renewal the disk cannot take is skipped: the stage's own
     process keeps the lock alive while it runs."""
-    if not lease or not lease.get("run") or not lease.get("path"):
-        return None
     try:
-        renew_lock(lease["path"], lease["run"], lease.get("seconds"), now)
+        if lease and lease.get("run") and lease.get("path"):
+            renew_lock(lease["path"], lease["run"], lease.get("seconds"), now)
     except LockLost as lost:
         return str(lost)
     except OSError:
-        return None
+        pass
     return None
