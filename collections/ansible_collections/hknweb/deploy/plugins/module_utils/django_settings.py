@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import environments
+
 # The driver's report: strings from settings.DATABASES["default"] and settings.STATIC_ROOT.
 REPORT_FIELDS = ("engine", "name", "host", "port", "option_file", "option_group", "static_root", "cwd")
 DEFAULT_PORTS = {"mysql": "3306", "postgresql": "5432"}
@@ -25,12 +27,7 @@ CLIENT_GROUPS = ("client", "client-server", "client-mariadb")
 OPTION_KEYS = {"host": "host", "port": "port", "database": "name"}
 
 
-def family(engine):
-    engine = str(engine or "")
-    for name in ("sqlite", "mysql", "postgresql", "oracle"):
-        if name in engine:
-            return name
-    return engine
+family = environments.engine_family
 
 
 def option_file_path(report):

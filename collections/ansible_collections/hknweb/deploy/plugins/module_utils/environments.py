@@ -111,7 +111,7 @@ def same_database(a, b):
     file; a server: same engine family, host, port and database name."""
     if not a or not b:
         return False
-    engine_a, engine_b = _family(a.get("engine")), _family(b.get("engine"))
+    engine_a, engine_b = engine_family(a.get("engine")), engine_family(b.get("engine"))
     if engine_a != engine_b:
         return False
     if engine_a == "sqlite":
@@ -120,7 +120,9 @@ def same_database(a, b):
         (_host(b.get("host")), str(b.get("port") or ""), b.get("name"))
 
 
-def _family(engine):
+def engine_family(engine):
+    """'mysql' from 'django.db.backends.mysql' (or a third-party backend naming it): one word a database
+    identity is compared by."""
     engine = str(engine or "")
     for family in ("sqlite", "mysql", "postgresql", "oracle"):
         if family in engine:
@@ -155,5 +157,5 @@ def clashes(mine, records, shared_database_ok=False):
         if same_database(mine.get("database"), other.get("database")) and not shared_database_ok:
             db = mine["database"]
             found.append(("database", other, "the database %s %s%s is %s's" % (
-                _family(db.get("engine")), db.get("name"), (" on " + db["host"]) if db.get("host") else "", where)))
+                engine_family(db.get("engine")), db.get("name"), (" on " + db["host"]) if db.get("host") else "", where)))
     return found
