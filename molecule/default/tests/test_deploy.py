@@ -504,7 +504,8 @@ def test_a_second_environment_given_prods_socket_or_port_is_refused_before_any_c
         out = flat(done.output)
         assert done.returncode != 0 and words in out, (words, out[-2000:])
         assert "Nothing was changed" in out and "Fix: " in out
-        assert done.calls == {name: 1}, done.calls  # refused in stage 1
+        # Refused in stage 1 (deploy_begin); the failure ending then reads what is live (releases_info).
+        assert done.calls == {name: 2}, done.calls
     assert host_units(host) == before
     assert not host.file(f"{HOME}/intruder").exists
     assert asked > 5 and failed == 0, f"prod failed {failed} of {asked} requests"
