@@ -432,11 +432,11 @@ class Begin:
             self.check_inputs()
             self.host_checks()
             self.check_current()
-            verdict = self.bind_verdict() if self.p["bind"] else None
-            if verdict and not verdict.ok:
-                raise Refusal(verdict.refusal())
         if mode == "rollback":
-            self.check_rollback_target()
+            self.check_rollback_target()  # nothing to roll back to is the first thing to say
+        verdict = self.bind_verdict() if mode != "status" and self.p["bind"] else None
+        if verdict and not verdict.ok:
+            raise Refusal(verdict.refusal())
         self.layout()
         self.lock()
         if mode != "status" and self.p["bind"]:
