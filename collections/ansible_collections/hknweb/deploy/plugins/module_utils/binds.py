@@ -22,7 +22,7 @@ import os
 import socket
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import environments
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import run
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import systemctl
 
 UNIT_DIR = os.path.join(".config", "systemd", "user")
 WILDCARD = ("", "*", "0.0.0.0", "::", "[::]")
@@ -184,7 +184,7 @@ def socket_units(home):
         name = os.path.basename(path)
         found[name] = dict(unit=name, listen=_unit_values(path, "ListenStream"), active=False,
                            deploy_path=unit_deploy_path(path[:-len(".socket")] + ".service"))
-    done = run(["systemctl", "--user", "show", "--property=Id,Listen,ActiveState", "*.socket"])
+    done = systemctl("show", "--property=Id,Listen,ActiveState", "*.socket")
     for block in done.out.split("\n\n") if done.ok else []:
         props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         name = props.get("Id")
@@ -266,5 +266,5 @@ def check(bind, unit, socket_unit, deploy_path, user="this user", home=None):
 def repair(socket_unit):
     """Our socket unit says active but no longer owns its address: restart it (systemd binds the
     address again; the service, which Requires= it, is restarted with it). Returns an error or None."""
-    done = run(["systemctl", "--user", "restart", socket_unit])
+    done = systemctl("restart", socket_unit)
     return None if done.ok else (done.err or done.out).strip()[-400:]
