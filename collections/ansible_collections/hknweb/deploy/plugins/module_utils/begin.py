@@ -397,23 +397,22 @@ class Begin:
                           "branch, tag or commit sha, e.g. -e revision=master. Nothing was changed."
                           % (shown(self.p["ref"]), why))
 
-    def check_current(self):
+    def check_current(self, inventory):
         """`current` edited by hand (pointing at /tmp, a real folder) stops the run here, before
         anything is written or built, with the command that fixes it (env_paths.current_refusal)."""
-        if os.path.isdir(self.path):
-            why = env_paths.current_refusal(rp.scan(self.path))
+        if inventory is not None:
+            why = env_paths.current_refusal(inventory)
             if why:
                 raise Refusal(why)
 
-    def check_rollback_target(self):
+    def check_rollback_target(self, inventory):
         """A rollback stays read-only until it knows it has a target: no deploy path, nothing live or
         nothing to go to stops it before any folder, lock or shared file is written."""
-        if not os.path.isdir(self.path):
+        if inventory is None:
             raise Refusal("nothing was ever deployed to %s, so there is no release to roll back to: deploy "
                           "first. Nothing was changed." % self.path)
         if rp.read_intent(self.path):
             return  # a killed run is undone first, under the lock; the target is chosen after that
-        inventory = rp.scan(self.path)
         self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None  # for the ending
         try:
             rp.choose_rollback(inventory.releases, inventory.live, self.p["release"])
@@ -428,12 +427,15 @@ class Begin:
             return self.result
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise Refusal("deploy_path %s exists and is not a folder. Nothing was changed." % self.path)
+        # One read of the tree before anything is written, for the two checks that need it (the tree is
+        # read again under the lock, where another run can no longer change it).
+        before = rp.scan(self.path) if mode != "status" and os.path.isdir(self.path) else None
         if mode != "status":
             self.check_inputs()
             self.host_checks()
-            self.check_current()
+            self.check_current(before)
         if mode == "rollback":
-            self.check_rollback_target()  # nothing to roll back to is the first thing to say
+            self.check_rollback_target(before)  # nothing to roll back to is the first thing to say
         verdict = self.bind_verdict() if mode != "status" and self.p["bind"] else None
         if verdict and not verdict.ok:
             raise Refusal(verdict.refusal())
