@@ -119,6 +119,14 @@ TABLE = {
         f"{R2} serves, as before this run; the unit's journal above is the cause (journalctl --user -u hknweb.service "
         "-n 100 on the host shows more); fix what it names; or roll back to another release by name: "
         "ansible-playbook releases.yml -l prod lists them, ansible-playbook rollback.yml -l prod -e release=<name>"),
+    # rollback_guard refused: the deploy the officer wants undone never went live (or was reverted by itself).
+    "a rollback after a deploy that never went live": (
+        dict(action="rollback", stage="begin", begin={"live": dict(LISTING[1], name=R2), "last_run": "deploy never live"},
+             cause=f"the deploy of release {R3} (started 2026-01-03T00:00:00Z) never went live: {R2} has served all "
+                   f"along, so a rollback now would undo that healthy release, not the deploy. Nothing was changed."),
+        f"{L2}: hknweb.service runs it, {OK}",
+        f"nothing to undo: {R2} has served all along; to finish that deploy, run it again: ansible-playbook deploy.yml "
+        f"-l prod; only if {R2} itself is bad: ansible-playbook rollback.yml -l prod -e deploy_rollback_anyway=true"),
     "nothing serves after a failed first deploy": (
         dict(stage="django", begin=dict(BEGIN, live=None), cause="manage.py migrate failed",
              seen=seen(runs=None, current=None, status=None, health="FileNotFoundError: no socket", releases=[],
@@ -233,3 +241,14 @@ def test_a_good_run_with_an_unwritable_summary_file_still_succeeds(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the summary was not written to DEPLOY_SUMMARY_JSON=" in " ".join((done.stdout + done.stderr).split())
+
+
+def test_a_rollback_that_stays_says_why_and_claims_no_switch():
+    begin = {"live": dict(LISTING[1], name=R2), "target": dict(LISTING[1], name=R2), "direction": "none",
+             "releases": LISTING, "stayed": "the last rollback already completed: %s went live at T (by bob)" % R2}
+    out, lines = story.summary(dict(action="rollback", environment="prod", host="h", begin=begin,
+                                    activate={"live": R2, "previous": R2, "health": {"ok": True, "detail": OK}}))
+    assert lines[0].startswith("Rollback kept the live release of prod on h")
+    assert any(line.startswith("  what:      stay at %s: the last rollback already completed" % L2) for line in lines), lines
+    assert not any(line.startswith("  commits:") for line in lines)
+    assert out["stayed"] == begin["stayed"] and out["release"] == R2 and not out["marked_bad"]

@@ -88,7 +88,12 @@ def test_the_half_release_is_never_a_rollback_target(host):
     assert refused.returncode != 0 and f"release {half} is unfinished" in flat(refused.output), \
         flat(refused.output)[-3000:]
     assert current(host) == SEEN["r2"] and served(host) == refs()["r2"]
-    back = playbook("rollback.yml", "hknweb-prod", *ENV)
+    # The deploy that left it never went live: a plain rollback says r2 has served all along and changes
+    # nothing (issue 18 item 7); at the officer's word it goes back, never onto the half release.
+    kept = playbook("rollback.yml", "hknweb-prod", *ENV)
+    assert kept.returncode != 0 and f"the deploy of release {half} " in flat(kept.output), flat(kept.output)[-3000:]
+    assert current(host) == SEEN["r2"] and served(host) == refs()["r2"]
+    back = playbook("rollback.yml", "hknweb-prod", *ENV, "-e", "deploy_rollback_anyway=true")
     assert back.returncode == 0, back.output[-3000:]
     assert current(host) == SEEN["r1"] and served(host) == refs()["r1"]
 

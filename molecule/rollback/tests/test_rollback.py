@@ -93,9 +93,24 @@ def test_rollback_goes_to_b_and_marks_c_bad(host):
     assert log[1:4] == ["rollback", DEPLOYED["r2"], refs()["r2"]]
 
 
+def test_a_plain_rollback_right_after_a_rollback_stays_and_says_when_and_by_whom(host):
+    # issue 18 item 7: what a rerun after a killed controller does when the rollback had completed.
+    prod_only(host)
+    before, pid = state(host), main_pid(host)
+    done = playbook("rollback.yml", "hknweb-prod")
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    assert f"the last rollback already completed: {DEPLOYED['r2']} went live at " in out, out[-3000:]
+    assert "-e deploy_rollback_anyway=true" in out and "Rollback kept the live release of prod" in out
+    assert state(host) == before and main_pid(host) == pid and health(host)["revision"] == refs()["r2"]
+    summary, = done.summaries
+    assert summary["stayed"] and summary["release"] == DEPLOYED["r2"] and summary["marked_bad"] is None
+    assert done.calls == {"hknweb-prod": 1}, done.calls
+
+
 def test_second_rollback_goes_one_further_back_not_forth(host):
     prod_only(host)
-    done = playbook("rollback.yml", "hknweb-prod")
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "deploy_rollback_anyway=true")
     assert done.returncode == 0, done.output[-3000:]
     assert current_release(host) == DEPLOYED["r1"]
     assert health(host)["revision"] == refs()["r1"]

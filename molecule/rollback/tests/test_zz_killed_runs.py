@@ -10,7 +10,7 @@ import sys
 import time
 
 from deploytest import (current_release, env_of, flat, health, main_pid, marks, only_on, playbook, refs,
-                        release_names, REPO)
+                        release_names, state, REPO)
 
 KILLED = "/tmp/killed-run"
 LEASE = 3  # seconds: the killed runs' lease (-e deploy_lock_lease), so the next run may take their lock over
@@ -25,11 +25,13 @@ def prod_only(host):
     only_on(host, "prod", "the killed runs are played on prod")
 
 
-def run_and_kill(host, when, name, *args, act=None):
+def run_and_kill(host, when, name, *args, act=None, kill_controller=None):
     """Start a playbook; when the shell condition `when` holds on the host, freeze the run (SIGSTOP the
     module and any pip it runs, so neither it nor the controller's rescue can finish anything),
-    SIGKILL the controller, then the module. `act` (shell) replaces the freeze: the run goes on."""
-    kill = act is None
+    SIGKILL the controller, then the module. `act` (shell) replaces the freeze: the run goes on, and
+    with kill_controller=True only the controller dies (what a closed laptop does to a rollback)."""
+    freeze = act is None
+    kill = freeze if kill_controller is None else kill_controller
     act = act or ("pkill -STOP -u hkn -f ^/usr/bin/python3; pkill -STOP -u hkn -f bin/pi[p].install")
     host.run(f"rm -f {KILLED}; nohup sh -c 'until {when}; do sleep 0.01; done; {act}; "
              f"touch {KILLED}' >/dev/null 2>&1 & echo $! > {KILLED}.pid")
@@ -44,6 +46,7 @@ def run_and_kill(host, when, name, *args, act=None):
         time.sleep(0.3)
     if kill:
         os.killpg(proc.pid, signal.SIGKILL)
+    if freeze:
         host.run("pkill -9 -u hkn -f ^/usr/bin/python3; pkill -9 -u hkn -f bin/pi[p].install")
     proc.wait()
     host.run(f"kill $(cat {KILLED}.pid) 2>/dev/null; rm -f {KILLED}.pid; true")  # the watcher, if it never fired
@@ -312,3 +315,49 @@ def test_a_run_whose_dead_lock_was_taken_over_stops_before_its_switch(host):
     assert "this run no longer holds" in flat(output), flat(output)[-3000:]
     assert current_release(host) == live and health(host)["revision"] == refs()["r5"]
     assert not host.file(f"{base}/deploy.lock").exists
+
+
+# --- issue 18 item 7: rollback.yml run again after a killed run does what the user meant ---------------
+
+def test_a_rollback_whose_controller_was_killed_completes_and_the_rerun_stays_at_its_target(host):
+    prod_only(host)
+    base = env_of(host)["path"]
+    start = current_release(host)  # the rollback target once r7 is live (another commit, good)
+    assert playbook("deploy.yml", "hknweb-prod", "-e", "revision=r7").returncode == 0
+    newest = current_release(host)
+    # Only the controller dies once the switch is under way; the module on the host goes on to the end.
+    run_and_kill(host, f"[ -e {base}/.deploy-intent ]", "rollback.yml", act=":", kill_controller=True)
+    host.run(f"timeout 60 sh -c 'while [ -e {base}/deploy.lock ]; do sleep 0.1; done'")
+    completed = not host.file(f"{base}/.deploy-intent").exists
+    done = playbook("rollback.yml", "hknweb-prod")
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    # It lands on (or stays at) the release the first rollback meant, never one further back.
+    assert current_release(host) == start and ".deploy-bad" not in marks(host, start), out[-3000:]
+    assert ".deploy-bad" in marks(host, newest)
+    if completed:  # the usual case: the rerun says when and by whom the rollback was done, and stays
+        assert f"the last rollback already completed: {start} went live at " in out, out[-3000:]
+        assert done.summaries[0]["stayed"] and done.summaries[0]["marked_bad"] is None
+    else:  # the module died with the controller: its half switch is undone, then the same target chosen
+        assert "an interrupted rollback" in out, out[-3000:]
+
+
+def test_a_rollback_after_a_deploy_killed_before_its_switch_changes_nothing_without_the_word(host):
+    prod_only(host)
+    base = env_of(host)["path"]
+    live, served = current_release(host), health(host)["revision"]
+    run_and_kill(host, newer_release(host), "deploy.yml", "-e", "revision=r6")
+    after_lease()
+    before = state(host)
+    refused = playbook("rollback.yml", "hknweb-prod")
+    out = flat(refused.output)
+    assert refused.returncode != 0 and "never went live" in out and f"{live} has served all along" in out, out[-3000:]
+    assert f"Next: nothing to undo: {live} has served all along" in out, out[-3000:]
+    assert "ansible-playbook rollback.yml -l prod -e deploy_rollback_anyway=true" in out
+    # Nothing changed, not even the dead run's lock (the next deploy or the worded rollback takes it over).
+    assert state(host) == before and host.file(f"{base}/deploy.lock").exists
+    assert current_release(host) == live and health(host)["revision"] == served
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "deploy_rollback_anyway=true")
+    assert done.returncode == 0, done.output[-3000:]
+    assert "took over the lock of a dead run" in flat(done.output)
+    assert current_release(host) < live and ".deploy-bad" in marks(host, live)

@@ -13,12 +13,14 @@ import os
 import pwd
 import re
 import stat
+import time
 import uuid
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import binds, environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_guard
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
@@ -53,6 +55,7 @@ def argument_spec():
         purpose=dict(type="str", default="deploy"),
         break_lock=dict(type="bool", default=False),
         lease=dict(type="int", default=300),
+        rollback_anyway=dict(type="bool", default=False),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
         shared_files_create=dict(type="list", elements="str", default=[]),
@@ -275,9 +278,26 @@ class Begin:
             found[name] = entry
         self.result["interpreters"] = found
 
+    def rollback_verdict(self, inventory, lock):
+        """rollback_guard's judgement of the last run (`lock`: the lock as found before this run took it)."""
+        recovered = self.result.get("recovered")
+        if recovered:
+            return rollback_guard.after_recovery(recovered.get("intent"), self.p["release"], self.p["rollback_anyway"])
+        history = rollback_guard.events("\n".join(rp.log_tail(self.path, 1000)))
+        alive = lock_.alive(lock, time.time(), lock_.process_running)[0] if lock else True
+        live = inventory.get(inventory.live)
+        return rollback_guard.judge(inventory.releases, inventory.live, bool(live and live.state == rp.GOOD), history,
+                                    lock, alive, self.p["release"], self.p["rollback_anyway"])
+
     def choose_rollback(self, inventory):
         live = inventory.require_live()
-        target = rp.choose_rollback(inventory.releases, live, self.p["release"])
+        verdict = self.rollback_verdict(inventory, self.result.get("lock"))
+        self.result["last_run"] = verdict.case if verdict else None
+        if verdict and verdict.action == "refuse":
+            raise Refusal(verdict.why + ".")
+        if verdict:  # stay: the live release is proven again, nothing is switched or marked
+            self.result["stayed"] = verdict.why
+        target = live if verdict else rp.choose_rollback(inventory.releases, live, self.p["release"])
         folder = os.path.join(self.path, rp.RELEASES_DIR, target)
         missing = [p for p in ("venv/bin/python", "venv/bin/gunicorn") if not os.path.exists(os.path.join(folder, p))]
         if missing:
@@ -414,6 +434,12 @@ class Begin:
         if rp.read_intent(self.path):
             return  # a killed run is undone first, under the lock; the target is chosen after that
         self.result["live"] = _describe_one(inventory, inventory.live) if inventory.live else None  # for the ending
+        verdict = self.rollback_verdict(inventory, lock_.read_lock(self.path))
+        self.result["last_run"] = verdict.case if verdict else None
+        if verdict and verdict.action == "refuse":
+            raise Refusal(verdict.why + ".")  # before the lock: a dead deploy's lock stays as it was
+        if verdict:
+            return
         try:
             rp.choose_rollback(inventory.releases, inventory.live, self.p["release"])
         except rp.ReleaseError as error:

@@ -95,6 +95,8 @@ def kind_of(data, live):
         return "unhealthy"
     if stage in BUILD_STAGES or stage.startswith("Extract"):
         return "build"
+    if (data.get("begin") or {}).get("last_run") in ("deploy never live", "deploy reverted"):
+        return "served all along"  # rollback_guard refused: the live release is not the one that failed
     if stage == "begin":
         return "input"
     return "other"
@@ -139,6 +141,10 @@ def next_step(case):
                 else "point it at a good release (ansible-playbook releases.yml %s lists them)" % scope)
         return ("current was changed by hand: put it back on the host (%s), then ansible-playbook status.yml %s"
                 % (back, scope))
+    if kind == "served all along":
+        return ("nothing to undo: %s has served all along; to finish that deploy, run it again: ansible-playbook "
+                "deploy.yml %s; only if %s itself is bad: ansible-playbook rollback.yml %s -e deploy_rollback_anyway=true"
+                % (now or "the live release", scope, now or "it", scope))
     if failed and failed == now:
         if case.get("rollback_target"):
             return ("ansible-playbook rollback.yml %s puts %s back (%s, the release that failed, is the one "

@@ -68,6 +68,9 @@ def begin_story(begin, mode):
             parts.insert(0, "%s is live already as %s: no new release" % (commit, (live or {}).get("name")))
     elif mode == "rollback":
         target = begin.get("target") or {}
+        if begin.get("stayed"):
+            parts.insert(0, "stay at %s: %s" % (release_label(live), begin["stayed"]))
+            return "; ".join(parts)
         parts.insert(0, "roll %s from %s to %s" % (begin.get("direction", "back"), release_label(live), release_label(target)))
     return "; ".join(parts)
 
@@ -152,7 +155,11 @@ def summary(data):
                        health=out["health"])
     if data.get("failed"):
         out.update(stage=data.get("stage"), cause=data.get("cause"))
+    if action == "rollback":
+        out["stayed"] = begin.get("stayed")  # why a plain rollback kept the live release (rollback_guard)
     verb = {"deploy": "Deployed", "rollback": "Rolled back"}.get(action, action)
+    if out.get("stayed"):
+        verb = "Rollback kept the live release of"
     if out["result"] == "check":
         verb = "Check mode (nothing changed): would deploy" if action == "deploy" else "Check mode: would roll back"
     if data.get("failed"):
@@ -161,6 +168,7 @@ def summary(data):
     if action == "rollback" and begin.get("target"):
         # A rollback is one round trip: what it set out to do is told here, not before.
         lines.append("  what:      %s" % begin_story(begin, "rollback"))
+    if action == "rollback" and begin.get("target") and not begin.get("stayed"):
         lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
                                                              short(begin["target"].get("revision"))))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")

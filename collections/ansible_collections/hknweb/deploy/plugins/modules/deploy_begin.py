@@ -116,6 +116,14 @@ options:
         its own call; a stage's running process keeps it alive too). V(0) - no lease (never taken over).
     type: int
     default: 300
+  rollback_anyway:
+    description:
+      - With O(mode=rollback) and no O(release), roll back even when the last run makes a plain rollback harmful -
+        the last rollback already completed (the rerun of a killed one would go one further), or the last deploy never
+        went live (the live release has served all along). Without it the first stays and proves the live release,
+        the second is refused before any change.
+    type: bool
+    default: false
   shared_dirs:
     description: Folders under C(shared/) linked into every release; created when missing.
     type: list
@@ -224,6 +232,11 @@ target:
   description: With O(mode=rollback), the release the rollback makes live.
   returned: with O(mode=rollback)
   type: dict
+stayed:
+  description: With O(mode=rollback), why the rollback keeps the live release (its target is then the live release) -
+    the last rollback already completed, or this run undid an interrupted deploy. See O(rollback_anyway).
+  returned: with O(mode=rollback), when it stays
+  type: str
 releases:
   description: Every release, oldest first (as C(releases_info) returns them).
   returned: always

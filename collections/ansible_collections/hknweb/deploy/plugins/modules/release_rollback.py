@@ -54,6 +54,14 @@ options:
     description: Seconds of the lock's lease (as M(hknweb.deploy.deploy_begin)); the rollback holds it in one process.
     type: int
     default: 300
+  rollback_anyway:
+    description:
+      - Roll back even when the last run makes a plain rollback harmful - the last rollback already completed (a
+        rerun after a killed controller would go one further), or the last deploy never went live (the live release
+        has served all along). Without it the first stays at the live release and proves it, the second is refused
+        before any change. Not needed with O(release).
+    type: bool
+    default: false
   shared_dirs:
     description: As M(hknweb.deploy.deploy_begin) (checked; created when missing).
     type: list
@@ -146,7 +154,7 @@ EXAMPLES = r"""
 RETURN = r"""
 begin:
   description: What M(hknweb.deploy.deploy_begin) returns for a rollback - live, target, direction,
-    releases, recovered, shared_changed, lock_broken ...
+    releases, recovered, shared_changed, lock_broken, stayed (why the live release was kept) ...
   returned: always
   type: dict
 activate:
@@ -168,8 +176,8 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import release_polic
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 
-BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "shared_dirs", "shared_files",
-                 "shared_files_create", "shared_templates", "home_templates", "bind")
+BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "rollback_anyway", "shared_dirs",
+                 "shared_files", "shared_files_create", "shared_templates", "home_templates", "bind")
 SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
 
 
