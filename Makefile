@@ -18,18 +18,27 @@ $(VENV)/.installed: requirements-controller.txt
 	@touch $@
 
 # Root-only, once per machine: Podman and friends, cgroup mounts, rlimits; then the images (bookworm, bullseye).
+# A non-root user (a CI runner) needs sudo without a password: the root steps run through it, and
+# .venv/bin/podman (scripts/podman-as-root) sends every later podman call through it too.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+CACHE := $(or $(HKNWEB_CACHE),$(HOME)/.cache/hknweb-deploy)
 testhost:
-	@if [ "$$(id -u)" = 0 ]; then scripts/testhost-prepare; else sudo scripts/testhost-prepare; fi
-	@scripts/testhost-image >/dev/null
-	@scripts/testhost-image bullseye >/dev/null
+	@$(AS_ROOT) scripts/testhost-prepare
+	@$(AS_ROOT) env HKNWEB_CACHE=$(CACHE) scripts/testhost-image >/dev/null
+	@$(AS_ROOT) env HKNWEB_CACHE=$(CACHE) scripts/testhost-image bullseye >/dev/null
+	@if [ -n "$(AS_ROOT)" ]; then mkdir -p $(BIN) && ln -sfn $(CURDIR)/scripts/podman-as-root $(BIN)/podman; fi
 
-# ruff: the Python rule set in ruff.toml (why each family). Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
+# ruff: the Python rule set in ruff.toml (why each family). zizmor: the GitHub workflows (schema and
+# security audits: injection, credentials, pinning), the repository's own and the documented example. Each check prints "CHECK PASS|FAIL: name" so .ci/run can count checks that are not pytest tests.
 lint: venv
 	@ansible-lint --offline --profile production --nocolor \
 	  && echo "CHECK PASS: ansible-lint" || { echo "CHECK FAIL: ansible-lint"; exit 1; }
 	@yamllint --strict . && echo "CHECK PASS: yamllint" || { echo "CHECK FAIL: yamllint"; exit 1; }
 	@python scripts/check-role-specs roles && echo "CHECK PASS: role specs" || { echo "CHECK FAIL: role specs"; exit 1; }
 	@ruff check --quiet . && echo "CHECK PASS: ruff" || { echo "CHECK FAIL: ruff"; exit 1; }
+	@zizmor --offline --strict-collection --no-progress --quiet --config .github/zizmor.yml \
+	  .github/workflows docs/github-actions-deploy.yml && echo "CHECK PASS: zizmor (workflows)" \
+	  || { echo "CHECK FAIL: zizmor (workflows)"; exit 1; }
 
 unit: venv
 	pytest -q -p no:cacheprovider tests/unit
