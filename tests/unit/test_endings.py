@@ -252,3 +252,18 @@ def test_a_rollback_that_stays_says_why_and_claims_no_switch():
     assert any(line.startswith("  what:      stay at %s: the last rollback already completed" % L2) for line in lines), lines
     assert not any(line.startswith("  commits:") for line in lines)
     assert out["stayed"] == begin["stayed"] and out["release"] == R2 and not out["marked_bad"]
+
+
+def test_the_hints_of_the_deploy_role_reach_the_ending():
+    import yaml
+    hints = yaml.safe_load((Path(COLLECTIONS).parent / "roles/deploy/vars/main.yml").read_text())["__deploy_hints"]
+    assert len(hints) >= 4
+    for hint in hints:
+        message, _, _ = ending_of(dict(stage="health check", cause="it failed:%s here" % hint["match"], hints=hints))
+        assert "Hint: " + " ".join(hint["say"].split()) in " ".join(message.split()), message
+
+
+def test_a_rescue_keeps_the_stage_the_module_named_or_the_task():
+    kept = ending.failure_of({"msg": "boom", "stage": "switch", "begin": {"x": 1}}, "2. Roll back")
+    assert kept == {"stage": "switch", "cause": "boom", "result": {"msg": "boom", "stage": "switch", "begin": {"x": 1}}}
+    assert ending.failure_of({}, "3. Release") == {"stage": "3. Release", "cause": "unknown", "result": {}}

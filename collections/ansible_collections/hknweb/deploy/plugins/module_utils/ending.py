@@ -32,6 +32,14 @@ def _label(entry, name):
     return "%s (%s)" % (name, ", ".join(bits))
 
 
+def failure_of(result, task_name):
+    """What a playbook's rescue keeps of the failed task for the ending (the failure_of filter): the
+    stage the module named (else the task's name), its message as the cause, and the whole result
+    (a rollback's failure carries what both halves found)."""
+    result = result if isinstance(result, dict) else {}
+    return {"stage": result.get("stage") or task_name, "cause": result.get("msg") or "unknown", "result": result}
+
+
 def serving(seen):
     """What the host really runs, from releases_info: dict(release, current, answers, status, health, ok).
 
