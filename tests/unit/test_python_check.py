@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 
+from ansible_collections.hknweb.deploy.plugins.module_utils.venv_plan import plan_python
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
-    plan_python,
     PROBE,
     CheckError,
     declared_python,

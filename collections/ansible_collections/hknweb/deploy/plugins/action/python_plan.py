@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import plan_python
+from ansible_collections.hknweb.deploy.plugins.module_utils.venv_plan import plan_python
 
 SETTINGS = ("interpreter", "strategy", "requirements_file", "poetry_python", "poetry_groups",
             "pip_args", "poetry_version", "poetry_constraints")
