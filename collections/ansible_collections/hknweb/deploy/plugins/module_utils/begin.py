@@ -18,7 +18,8 @@ import uuid
 from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import binds, environments
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, run, sweep_trials, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import PROBE
@@ -74,7 +75,7 @@ class Begin:
         self.p = module.params
         self.check = module.check_mode
         self.path = os.path.abspath(os.path.expanduser(self.p["path"]))
-        self.mirror = os.path.join(self.path, "repo")
+        self.mirror = layout.mirror_dir(self.path)
         self.result = dict(changed=False, deploy_path=self.path, home=os.path.expanduser("~"), check_mode=self.check,
                            uid=os.getuid(), user=pwd.getpwuid(os.getuid()).pw_name,
                            recovered=None, restart_required=False, shared_changed=[], shared_created=[],
@@ -106,7 +107,7 @@ class Begin:
         if self.check or self.p["mode"] == "status":
             return
         for folder in (self.path, os.path.join(self.path, rp.RELEASES_DIR),
-                       os.path.join(self.path, "shared"), os.path.join(self.path, rp.VENVS_DIR)):
+                       layout.shared_dir(self.path), layout.venvs_dir(self.path)):
             if not os.path.isdir(folder):
                 os.makedirs(folder, 0o755, exist_ok=True)
                 self.result["changed"] = True
@@ -142,7 +143,7 @@ class Begin:
 
     def shared(self):
         self.result["shared_entries"] = self.check_inputs()
-        shared = os.path.join(self.path, "shared")
+        shared = layout.shared_dir(self.path)
         home = os.path.expanduser("~")
         for variable, folder, prefix in (("deploy_shared_templates", shared, ""), ("deploy_home_templates", home, "~/")):
             for template in self.p[variable[len("deploy_"):]]:
@@ -278,8 +279,8 @@ class Begin:
     def choose_rollback(self, inventory):
         live = inventory.require_live()
         target = rp.choose_rollback(inventory.releases, live, self.p["release"])
-        folder = os.path.join(self.path, rp.RELEASES_DIR, target)
-        missing = [p for p in ("venv/bin/python", "venv/bin/gunicorn") if not os.path.exists(os.path.join(folder, p))]
+        programs = layout.release_programs(layout.release_dir(self.path, target))
+        missing = [os.path.relpath(p, layout.release_dir(self.path, target)) for p in programs.values() if not os.path.exists(p)]
         if missing:
             raise Refusal("release %s cannot run: %s missing (its venv was removed?). Choose another "
                           "with -e release=<name> (releases.yml lists them)." % (target, ", ".join(missing)))
@@ -362,7 +363,7 @@ class Begin:
             return "%s is %s (%s)" % (self.p["ref"], self.result["sha"][:12], self.result["subject"])
 
         def shared():
-            shared_dir = os.path.join(self.path, "shared")
+            shared_dir = layout.shared_dir(self.path)
             written = [t["path"] for t in self.p["shared_templates"]] + self.p["shared_files_create"]
             missing = [f for f in self.p["shared_files"]
                        if f not in written and not os.path.lexists(os.path.join(shared_dir, f))]

@@ -399,7 +399,7 @@ def plan_python(files, interpreters, settings, venvs, prefix="", files_known=Tru
                      dependencies=dependency_text, pip_args=list(s.get("pip_args") or []))
         if strategy == "poetry":
             parts.update(groups=sorted(groups), poetry=s["poetry_version"], pins=s.get("poetry_constraints") or "")
-        from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import venv_key
+        from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import venv_key
         plan["key"] = venv_key(parts)
         plan["reused"] = plan["key"] in (venvs or [])
     plan["problems"] = problems

@@ -283,7 +283,7 @@ checks:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin, Refusal, argument_spec
 
 
@@ -293,9 +293,9 @@ def main():
     begin = Begin(module)
     try:
         result = begin()
-    except rp.LockHeld as error:
+    except lock_.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False)
-    except (Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
+    except (Refusal, ReleaseError, lock_.LockError, OSError) as error:
         # The lock this run took is given back by the play's rescue (it knows the run id).
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
         module.fail_json(msg=begin.clean(text), locked=begin.result.get("locked", False), stage="begin",

@@ -119,7 +119,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import django_settings as ds
-from ansible_collections.hknweb.deploy.plugins.module_utils import environments
+from ansible_collections.hknweb.deploy.plugins.module_utils import environments, layout
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
 
@@ -318,7 +318,7 @@ def main():
     lost = lock_.renew(p["lease"])
     if lost:
         module.fail_json(msg=lost, stage="lock", changed=False, ran=[])
-    python = os.path.join(p["release"], "venv", "bin", "python")
+    python = layout.venv_program(p["release"], "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
     try:
         done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
