@@ -15,12 +15,10 @@ scripted fake. Check mode is fixed when Begin is made: a step asks `self.check`,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, layout, stages
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin_steps as decide
 from ansible_collections.hknweb.deploy.plugins.module_utils import doctor
-from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin_commit import CommitSteps
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin_host import Host
@@ -28,9 +26,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils.begin_steps import R
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 from ansible_collections.hknweb.deploy.plugins.module_utils.shared_entries import check_home_templates, check_shared
-
-STOP_AT_FIRST = "stop at the first failure"
-COLLECT_ALL = "collect every failure"
+from ansible_collections.hknweb.deploy.plugins.module_utils.step_runner import COLLECT_ALL, STOP_AT_FIRST, Outcome, run_steps
 
 DEPLOY = ("check_ref", "check_path", "read_tree", "check_inputs", "host_checks", "check_current", "check_bind",
           "layout", "lock", "claim_bind", "read_inventory", "recover", "sweep", "shared", "venvs", "fetch_and_resolve",
@@ -77,42 +73,6 @@ def argument_spec():
         interpreters=dict(type="list", elements="str", default=[]),
         release=dict(type="str"),
     )
-
-
-@dataclass
-class Failure:
-    """Why a step stopped the run: the message, the step, the stage the module reports, the error itself."""
-
-    msg: str
-    step: str
-    stage: str = stages.BEGIN
-    error: BaseException | None = None
-    fields: dict = field(default_factory=dict)
-
-
-@dataclass
-class Outcome:
-    result: dict
-    failure: Failure | None = None
-
-
-def run_steps(steps, policy):
-    """Run (name, callable) in order; return the failures. STOP_AT_FIRST stops at the first one."""
-    failures = []
-    for name, step in steps:
-        try:
-            step()
-        except lock_.LockHeld as error:
-            failures.append(Failure(str(error), name, stages.LOCK, error, dict(lock=error.holder)))
-        except (Refusal, rp.ReleaseError, lock_.LockError) as error:
-            failures.append(Failure(str(error), name, error=error))
-        except OSError as error:
-            failures.append(Failure("%s: %s" % (type(error).__name__, error), name, error=error))
-        else:
-            continue
-        if policy == STOP_AT_FIRST:
-            break
-    return failures
 
 
 class Begin(CommitSteps):

@@ -1,23 +1,33 @@
 # -*- coding: utf-8 -*-
 # Copyright: hknweb maintainers
 # MIT License (see LICENSE)
-"""The stage names a failure reports (`stage=` of every module's fail_json), spelled once.
+"""The stage vocabulary, spelled once: the numbered stages the playbooks run, and the failure stage
+names a module reports (`stage=` of its fail_json) that the failure ending chooses its advice from.
 
-The failure ending (ending.kind_of) chooses its advice from them; tests/unit/test_stages.py checks that
-every `stage=` the collection emits is one of them, that the advice knows each, and that
-docs/architecture.md lists them."""
+tests/unit/test_stages.py checks that every `stage=` the collection emits is one of FAILURES, that the
+ending's advice compares stages only through these names, that the playbooks' numbered task names are
+DEPLOY and ROLLBACK in order, and that docs/architecture.md lists FAILURES. A failure that names no
+stage (a task failing outside a module's own check, e.g. a full disk while extracting) reports the
+task's name and gets the ending's general advice, chosen from its cause."""
 
 from __future__ import annotations
 
-LOCK = "lock"  # the lock is held by another run, or this run's lock was taken over
-BEGIN = "begin"  # stage 1 refused its input or the host (nothing was changed)
-BUILD = "build"  # the release could not be extracted
-DEPENDENCIES = "dependencies"  # the venv could not be built
-DJANGO = "django"  # migrate or collectstatic failed
-SERVICE_FILES = "service files"  # the units or the run script could not be written
-SOCKET = "socket"  # the socket unit could not be started on the bind
+LOCK = "lock"  # another run holds the lock, or this run's lock was taken over
+BEGIN = "begin"  # stage 1 refused its input or the host; nothing was changed
+DEPENDENCIES = "dependencies"  # the venv of a new dependency set could not be built
+DJANGO = "django"  # the settings were refused, or migrate, collectstatic or an extra command failed
+SERVICE_FILES = "service files"  # the units or the run script could not be written or loaded
+SOCKET = "socket"  # the socket unit could not hold the bind
 LINKS = "links"  # the public static link could not be made
-SWITCH = "switch"  # `current` or a record could not be written
-HEALTH = "health check"  # the release failed its trial run or its health check (and was put back)
+SWITCH = "switch"  # `current`, a record or the rollback's switch failed
+HEALTH = "health check"  # the trial run or the health check failed (the release is marked bad)
 
-ALL = (LOCK, BEGIN, BUILD, DEPENDENCIES, DJANGO, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)
+FAILURES = (LOCK, BEGIN, DEPENDENCIES, DJANGO, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)
+
+# The numbered stages of playbooks/deploy.yml and rollback.yml ("N. Title: what it does"), in order, with
+# the failure stages the module each one calls reports (a controller stage reports none: it changes nothing).
+DEPLOY = (("Preflight", ()), ("Begin", (BEGIN, LOCK)), ("Python", ()), ("Release", (LOCK,)),
+          ("Python", (DEPENDENCIES, LOCK)), ("Django", (DJANGO, LOCK)), ("Service", ()), ("Static", ()),
+          ("Switch", (SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH, LOCK)))
+ROLLBACK = (("Preflight", ()), ("Service", ()),
+            ("Roll back", (BEGIN, LOCK, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)))

@@ -95,6 +95,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.prune import prune
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 def break_dead_lock(module, path):
@@ -107,7 +108,7 @@ def break_dead_lock(module, path):
     try:
         broken = lock_.break_lock(path)
     except lock_.LockHeld as held:
-        module.fail_json(msg=str(held), lock=held.holder, stage="lock", unlocked=False)
+        module.fail_json(msg=str(held), lock=held.holder, stage=stages.LOCK, unlocked=False)
     module.exit_json(changed=broken is not None, broken=broken, unlocked=False)
 
 

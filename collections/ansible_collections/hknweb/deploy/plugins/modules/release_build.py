@@ -89,6 +89,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
 from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import is_venv_key
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 def extract(mirror, sha, dest):
@@ -137,7 +138,7 @@ def main():
         module.exit_json(changed=True, release_path=release_path)
     lost = lock_.renew(p["lease"])
     if lost:
-        module.fail_json(msg=lost, stage="lock", changed=False)
+        module.fail_json(msg=lost, stage=stages.LOCK, changed=False)
 
     started = time.monotonic()
     try:

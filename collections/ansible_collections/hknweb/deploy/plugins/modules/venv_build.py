@@ -127,6 +127,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import is_venv_key
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 class BuildError(Exception):
@@ -225,14 +226,14 @@ def main():
     if os.path.islink(venv) or (os.path.lexists(venv) and not os.path.isdir(venv)):
         # Only a real folder this engine built and completed is a venv: never build into or use a link.
         module.fail_json(msg="%s is a symlink or a file, not a venv the deploy built; remove it (rm %s). The "
-                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage="dependencies")
+                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage=stages.DEPENDENCIES)
     if os.path.exists(os.path.join(venv, layout.VENV_COMPLETE)):
         module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
     if module.check_mode:
         module.exit_json(changed=True, venv=venv)
     lost = lock_.renew(p["lease"])
     if lost:
-        module.fail_json(msg=lost, stage="lock", changed=False, venv=venv)
+        module.fail_json(msg=lost, stage=stages.LOCK, changed=False, venv=venv)
     started = time.monotonic()
     try:
         os.makedirs(os.path.dirname(venv), 0o755, exist_ok=True)
@@ -241,13 +242,13 @@ def main():
         if not os.path.exists(layout.venv_program(venv, "gunicorn", linked=False)):
             module.fail_json(msg="gunicorn is not among the app's dependencies (%s installed no "
                                  "%s); add it to the app's requirements." % (p["strategy"], layout.venv_program("", "gunicorn")),
-                             changed=True, venv=venv, stage="dependencies")
+                             changed=True, venv=venv, stage=stages.DEPENDENCIES)
         open(os.path.join(venv, layout.VENV_COMPLETE), "w").close()
     except BuildError as error:
         done = error.done
         module.fail_json(msg="%s failed (exit %d) after %.0f s; its last lines:\n%s" % (
             error.step, done.rc, time.monotonic() - started, tail(done.err + "\n" + done.out, 20)),
-            changed=True, venv=venv, stage="dependencies", stderr_tail=tail(done.err, 20))
+            changed=True, venv=venv, stage=stages.DEPENDENCIES, stderr_tail=tail(done.err, 20))
     except OSError as error:
         module.fail_json(msg="building %s failed: %s" % (venv, error), changed=True, venv=venv)
     module.exit_json(changed=True, venv=venv, packages=count_packages(venv),
