@@ -106,9 +106,12 @@ class Begin(CommitSteps):
         failures = run_steps([("check_ref", self.check_ref)], STOP_AT_FIRST)
         if failures:
             return Outcome(self.result, self._reported(failures[0]))
-        details = {}
-        found = run_steps([(name, lambda n=name, c=check: details.__setitem__(n, c(self))) for name, check in doctor.CHECKS],
-                          COLLECT_ALL)
+        details = {}  # check name -> what it found when it passed
+
+        def step(name, check):
+            return name, lambda: details.update({name: check(self)})
+
+        found = run_steps([step(name, check) for name, check in doctor.CHECKS], COLLECT_ALL)
         failed = {f.step: f.msg.partition(" FIX: ") for f in found}
         self.result["checks"] = checks = [
             dict(name=name, ok=False, detail=self.clean(failed[name][0]), fix=self.clean(failed[name][2]))
