@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO_ROOT / "collections"
 sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp  # noqa: E402
+from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp  # noqa: E402
 
 MODULE = COLLECTIONS / "ansible_collections/hknweb/deploy/plugins/modules/prune_releases.py"
 RELEASES, KEEP, BUDGET_S, ROUNDS = 1000, 5, 1.0, 5
@@ -91,7 +91,7 @@ def prune(root):
 
 CHECK_PROCESS = """
 import json, sys
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
 plan, removed, venvs, _ = rp.prune(sys.argv[1], int(sys.argv[2]), check_mode=True)
 print(json.dumps({"removed": removed, "removed_venvs": venvs}))
 """

@@ -10,6 +10,15 @@ import pytest
 from conftest import SHA, build_tree, survivors
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import intent
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock
+from ansible_collections.hknweb.deploy.plugins.module_utils import prune as prune_
+from ansible_collections.hknweb.deploy.plugins.module_utils import records
+from ansible_collections.hknweb.deploy.plugins.module_utils import releases_disk
+from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
+from ansible_collections.hknweb.deploy.plugins.module_utils import shared_entries
+from ansible_collections.hknweb.deploy.plugins.module_utils import venvs
 from ansible_collections.hknweb.deploy.plugins.module_utils import story
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import BAD, GOOD, UNFINISHED, Release
@@ -36,32 +45,32 @@ def test_a_built_release_without_its_record_is_incomplete_even_with_revision_and
     # release_build made it (REVISION, venv -> ../../venvs/<key>) and the run stopped before the
     # switch (a failed migrate): it must never pass for a release of the older layout.
     path = build_tree(tmp_path / "prod", {D[1]: "good", D[2]: "empty"}, live=D[1])
-    key = rp.venv_key({"k": 1})
+    key = venvs.venv_key({"k": 1})
     (path / "venvs" / key / "bin").mkdir(parents=True)
     (path / "venvs" / key / "bin" / "python").write_text("")
     folder = path / "releases" / D[2]
     (folder / "REVISION").write_text(SHA + "\n")
     os.symlink(f"../../venvs/{key}", folder / "venv")
-    assert rp.read_release(str(folder), D[2]).state == UNFINISHED
-    assert rp.rollback_target(rp.scan(path).releases, D[3]) == D[1]
+    assert records.read_release(str(folder), D[2]).state == UNFINISHED
+    assert rp.rollback_target(releases_disk.scan(path).releases, D[3]) == D[1]
 
 
 def test_scan_reads_states_from_records_not_from_what_lies_around(tmp_path):
     path = build_tree(tmp_path / "prod", {D[1]: "legacy", D[2]: "good", D[3]: "empty", D[4]: "bad",
                                           D[5]: "unfinished"}, live=D[2])
-    found = {r.name: r.state for r in rp.scan(path).releases}
+    found = {r.name: r.state for r in releases_disk.scan(path).releases}
     assert found == {D[1]: GOOD, D[2]: GOOD, D[3]: UNFINISHED, D[4]: BAD, D[5]: UNFINISHED}
     # The empty folder is never a rollback target, even as the newest one before live.
-    assert rp.rollback_target(rp.scan(path).releases, D[4]) == D[2]
+    assert rp.rollback_target(releases_disk.scan(path).releases, D[4]) == D[2]
 
 
 def test_write_record_is_the_last_word(tmp_path):
     path = build_tree(tmp_path / "prod", {D[1]: "empty"})
     folder = path / "releases" / D[1]
     (folder / "REVISION").write_text(SHA + "\n")
-    assert rp.read_release(str(folder), D[1]).state == UNFINISHED
-    rp.write_record(str(folder), {"sha": SHA, "subject": "Fix"})
-    release = rp.read_release(str(folder), D[1])
+    assert records.read_release(str(folder), D[1]).state == UNFINISHED
+    records.write_record(str(folder), {"sha": SHA, "subject": "Fix"})
+    release = records.read_release(str(folder), D[1])
     assert release.state == GOOD and release.record["subject"] == "Fix"
     assert not [n for n in os.listdir(folder) if ".tmp-" in n], "no temporary file left behind"
 
@@ -100,40 +109,40 @@ def test_recovery_then_rollback_lands_on_the_intended_release():
 
 
 def test_intent_record_round_trip(tmp_path):
-    assert rp.read_intent(str(tmp_path)) is None
-    rp.write_intent(str(tmp_path), "deploy", D[1], D[2], "switching", "run-1")
-    intent = rp.read_intent(str(tmp_path))
-    assert (intent["op"], intent["from"], intent["to"], intent["run"]) == ("deploy", D[1], D[2], "run-1")
-    assert rp.clear_intent(str(tmp_path)) and rp.read_intent(str(tmp_path)) is None
+    assert intent.read_intent(str(tmp_path)) is None
+    intent.write_intent(str(tmp_path), "deploy", D[1], D[2], "switching", "run-1")
+    record = intent.read_intent(str(tmp_path))
+    assert (record["op"], record["from"], record["to"], record["run"]) == ("deploy", D[1], D[2], "run-1")
+    assert intent.clear_intent(str(tmp_path)) and intent.read_intent(str(tmp_path)) is None
 
 
 # --- the lock -------------------------------------------------------------------------------------
 
 
 def test_the_lock_names_holder_purpose_and_true_age(tmp_path):
-    rp.take_lock(str(tmp_path), "alice", "deploy r9", "run-a", now=1000)
-    with pytest.raises(rp.LockHeld, match=r"alice, for deploy r9, taken 2 h 0 min ago.*deploy_break_lock=true"):
-        rp.take_lock(str(tmp_path), "bob", "deploy r10", "run-b", now=1000 + 7200)
-    assert rp.read_lock(str(tmp_path), now=1000 + 90)["age_seconds"] == 90
+    lock.take_lock(str(tmp_path), "alice", "deploy r9", "run-a", now=1000)
+    with pytest.raises(lock.LockHeld, match=r"alice, for deploy r9, taken 2 h 0 min ago.*deploy_break_lock=true"):
+        lock.take_lock(str(tmp_path), "bob", "deploy r10", "run-b", now=1000 + 7200)
+    assert lock.read_lock(str(tmp_path), now=1000 + 90)["age_seconds"] == 90
 
 
 def test_only_the_run_that_took_the_lock_gives_it_back(tmp_path):
-    rp.take_lock(str(tmp_path), "alice", "deploy", "run-a")
-    assert rp.give_lock(str(tmp_path), "run-b") is False and rp.read_lock(str(tmp_path))
-    assert rp.give_lock(str(tmp_path), "run-a") is True and rp.read_lock(str(tmp_path)) is None
+    lock.take_lock(str(tmp_path), "alice", "deploy", "run-a")
+    assert lock.give_lock(str(tmp_path), "run-b") is False and lock.read_lock(str(tmp_path))
+    assert lock.give_lock(str(tmp_path), "run-a") is True and lock.read_lock(str(tmp_path)) is None
 
 
 def test_breaking_a_stale_lock_reports_whose_it_was(tmp_path):
-    rp.take_lock(str(tmp_path), "alice", "rollback", "run-a", now=0)
-    broken = rp.take_lock(str(tmp_path), "bob", "deploy", "run-b", break_stale=True, now=600)
+    lock.take_lock(str(tmp_path), "alice", "rollback", "run-a", now=0)
+    broken = lock.take_lock(str(tmp_path), "bob", "deploy", "run-b", break_stale=True, now=600)
     assert (broken["holder"], broken["purpose"], broken["age_seconds"]) == ("alice", "rollback", 600)
-    assert rp.read_lock(str(tmp_path))["holder"] == "bob"
+    assert lock.read_lock(str(tmp_path))["holder"] == "bob"
 
 
 def test_a_lock_of_the_older_format_still_has_an_age(tmp_path):
     os.mkdir(tmp_path / "deploy.lock")
     (tmp_path / "deploy.lock" / "holder").write_text("holder=alice purpose=deploy since=x epoch=100\n")
-    info = rp.read_lock(str(tmp_path), now=160)
+    info = lock.read_lock(str(tmp_path), now=160)
     assert (info["holder"], info["age_seconds"]) == ("alice", 60)
 
 
@@ -155,12 +164,12 @@ def test_a_lock_of_the_older_format_still_has_an_age(tmp_path):
 ])
 def test_shared_entries_that_could_escape_or_clash_are_refused(dirs, files, templates, words):
     with pytest.raises(rp.ReleaseError, match="Nothing was changed") as error:
-        rp.check_shared(dirs, files, templates)
+        shared_entries.check_shared(dirs, files, templates)
     assert words in str(error.value)
 
 
 def test_good_shared_entries_come_back_in_link_order():
-    assert rp.check_shared(["media", "data"], ["db.sqlite3"], [{"path": "hknweb/settings/secrets.py"}]) == [
+    assert shared_entries.check_shared(["media", "data"], ["db.sqlite3"], [{"path": "hknweb/settings/secrets.py"}]) == [
         "media", "data", "db.sqlite3", "hknweb/settings/secrets.py"]
 
 
@@ -168,30 +177,30 @@ def test_good_shared_entries_come_back_in_link_order():
 
 
 def test_venv_keys_are_stable_short_and_differ_by_any_part():
-    one = rp.venv_key({"strategy": "pip", "dependencies": ("a",), "python": "/usr/bin/python3.11"})
-    assert rp.is_venv_key(one) and one == rp.venv_key({"python": "/usr/bin/python3.11", "dependencies": ("a",),
+    one = venvs.venv_key({"strategy": "pip", "dependencies": ("a",), "python": "/usr/bin/python3.11"})
+    assert venvs.is_venv_key(one) and one == venvs.venv_key({"python": "/usr/bin/python3.11", "dependencies": ("a",),
                                                        "strategy": "pip"})
-    assert one != rp.venv_key({"strategy": "pip", "dependencies": ("b",), "python": "/usr/bin/python3.11"})
+    assert one != venvs.venv_key({"strategy": "pip", "dependencies": ("b",), "python": "/usr/bin/python3.11"})
 
 
 def test_prune_removes_releases_and_the_venvs_no_kept_release_uses(tmp_path):
     path = build_tree(tmp_path / "prod", {D[n]: "good" for n in range(1, 5)}, live=D[4])
-    keys = {n: rp.venv_key({"n": n}) for n in range(1, 5)}
+    keys = {n: venvs.venv_key({"n": n}) for n in range(1, 5)}
     for n, key in keys.items():
         (path / "venvs" / key).mkdir(parents=True)
         (path / "venvs" / key / ".complete").write_text("")
         os.symlink(f"../../venvs/{key}", path / "releases" / D[n] / "venv")
     (path / "venvs" / "half-built").mkdir()  # not a key: never touched
-    plan, removed, venvs, before = rp.prune(str(path), 2)
+    plan, removed, removed_venvs, before = prune_.prune(str(path), 2)
     assert removed == [D[1], D[2]] and survivors(path) == [D[3], D[4]]
-    assert venvs == sorted([keys[1], keys[2]])
+    assert removed_venvs == sorted([keys[1], keys[2]])
     assert sorted(os.listdir(path / "venvs")) == sorted([keys[3], keys[4], "half-built"])
-    assert rp.venv_keys(str(path), complete_only=True) == sorted([keys[3], keys[4]])
+    assert venvs.venv_keys(str(path), complete_only=True) == sorted([keys[3], keys[4]])
 
 
 def test_prune_in_check_mode_names_what_it_would_remove_and_removes_nothing(tmp_path):
     path = build_tree(tmp_path / "prod", {D[n]: "good" for n in range(1, 5)}, live=D[4])
-    _, removed, _, _ = rp.prune(str(path), 1, check_mode=True)
+    _, removed, _, _ = prune_.prune(str(path), 1, check_mode=True)
     assert removed == [D[1], D[2]] and len(survivors(path)) == 4
 
 
@@ -199,11 +208,11 @@ def test_prune_in_check_mode_names_what_it_would_remove_and_removes_nothing(tmp_
 
 
 def test_a_log_line_cannot_be_split_or_extended_by_its_values(tmp_path):
-    line = rp.log_line("deploy", D[1], SHA, "feature\tx\nrollback", "al\nice", when="T")
+    line = revlog.log_line("deploy", D[1], SHA, "feature\tx\nrollback", "al\nice", when="T")
     assert line.count("\t") == 5 and line.count("\n") == 1
-    rp.append_log(str(tmp_path), line)
-    assert rp.parse_revisions_log((tmp_path / "revisions.log").read_text())[D[1]]["ref"] == "feature x rollback"
-    assert rp.log_tail(str(tmp_path)) == [line.rstrip("\n")]
+    revlog.append_log(str(tmp_path), line)
+    assert revlog.parse_revisions_log((tmp_path / "revisions.log").read_text())[D[1]]["ref"] == "feature x rollback"
+    assert revlog.log_tail(str(tmp_path)) == [line.rstrip("\n")]
 
 
 # --- secrets out of messages -------------------------------------------------------------------------------
@@ -309,12 +318,12 @@ def test_status_shows_a_service_running_something_else_and_the_lock_age():
 
 
 def test_shared_files_created_empty_are_linked_like_files_and_checked_alike():
-    assert rp.check_shared(["media"], ["secrets.env"], [{"path": "s.py"}], ["db.sqlite3"]) == [
+    assert shared_entries.check_shared(["media"], ["secrets.env"], [{"path": "s.py"}], ["db.sqlite3"]) == [
         "media", "secrets.env", "db.sqlite3", "s.py"]
     with pytest.raises(rp.ReleaseError, match="deploy_shared_files_create entry '../db' contains . or .."):
-        rp.check_shared([], [], [], ["../db"])
+        shared_entries.check_shared([], [], [], ["../db"])
     with pytest.raises(rp.ReleaseError, match="listed twice"):
-        rp.check_shared([], ["db.sqlite3"], [], ["db.sqlite3"])
+        shared_entries.check_shared([], ["db.sqlite3"], [], ["db.sqlite3"])
 
 
 @pytest.mark.parametrize("path,words", [
@@ -324,18 +333,19 @@ def test_shared_files_created_empty_are_linked_like_files_and_checked_alike():
 ])
 def test_home_templates_stay_plain_paths_under_the_home(path, words):
     with pytest.raises(rp.ReleaseError, match="Nothing was changed") as error:
-        rp.check_home_templates([{"path": path, "content": "x"}])
+        shared_entries.check_home_templates([{"path": path, "content": "x"}])
     assert "deploy_home_templates entry" in str(error.value) and words in str(error.value)
 
 
 def test_home_templates_refuse_a_path_twice_and_return_good_ones():
-    assert rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".config/app/env"}]) == [".my.cnf", ".config/app/env"]
+    paths = [{"path": ".my.cnf"}, {"path": ".config/app/env"}]
+    assert shared_entries.check_home_templates(paths) == [".my.cnf", ".config/app/env"]
     with pytest.raises(rp.ReleaseError, match="twice"):
-        rp.check_home_templates([{"path": ".my.cnf"}, {"path": ".my.cnf"}])
+        shared_entries.check_home_templates([{"path": ".my.cnf"}, {"path": ".my.cnf"}])
 
 
 def test_service_files_rendered_before_the_home_is_known_carry_the_mark_the_engine_replaces():
     from ansible_collections.hknweb.deploy.plugins.filter.paths import home_marked
-    assert home_marked("~/hknweb/prod") == rp.HOME_MARK + "/hknweb/prod"
-    assert home_marked("~") == rp.HOME_MARK
+    assert home_marked("~/hknweb/prod") == layout.HOME_MARK + "/hknweb/prod"
+    assert home_marked("~") == layout.HOME_MARK
     assert home_marked("/srv/hknweb/prod") == "/srv/hknweb/prod" and home_marked("~bob/x") == "~bob/x"

@@ -3,7 +3,7 @@ every case, so the fast suite stays fast), then the disk and the registered resu
 
 Cases that need systemd (release_activate) or an installer (venv_build) run on the Molecule test
 hosts; here: deploy_finish (prune, venvs, lock), releases_info, release_build on a real git mirror,
-deploy_begin's status mode, and the modules on the test hosts' Python 3.11 when it is installed."""
+and the modules on the test hosts' Python 3.11 when it is installed."""
 
 import json
 import os
@@ -96,7 +96,6 @@ def cases(tmp_path_factory):
         task("lock_own_run", "deploy_finish", finish(trees["lock"], run="run-a", prune=False)),
         task("info", "releases_info", {"path": str(trees["info"])}),
         task("info_missing", "releases_info", {"path": str(base / "nothing-here")}),
-        task("status", "deploy_begin", {"path": str(trees["info"]), "mode": "status", "run": "r"}),
         task("build_check", "release_build", {"path": str(trees["build"]), "name": D[1], "sha": sha,
                                              "shared": ["media"], "venv": "0123456789abcdef"}, check_mode=True),
         task("build", "release_build", {"path": str(trees["build"]), "name": D[1], "sha": sha,
@@ -181,7 +180,7 @@ def test_only_the_run_that_holds_the_lock_gives_it_back(cases):
     assert results["lock_own_run"]["unlocked"] is True and not (trees["lock"] / "deploy.lock").exists()
 
 
-# --- releases_info and deploy_begin's status ---------------------------------------------------------
+# --- releases_info -----------------------------------------------------------------------------------
 
 
 def test_info_reports_and_changes_nothing(cases):
@@ -201,13 +200,6 @@ def test_info_reports_and_changes_nothing(cases):
 def test_info_on_a_path_never_deployed_says_so(cases):
     results, _, _, _ = cases
     assert results["info_missing"]["releases"] == [] and "does not exist yet" in results["info_missing"]["problem"]
-
-
-def test_status_mode_reads_without_layout_or_lock(cases):
-    results, trees, _, _ = cases
-    status = results["status"]
-    assert status["live"]["name"] == D[5] and status["lock"] is None and "locked" not in status
-    assert not (trees["info"] / "deploy.lock").exists() and not (trees["info"] / "venvs").exists()
 
 
 # --- release_build on a real mirror ---------------------------------------------------------------

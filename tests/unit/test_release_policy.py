@@ -8,6 +8,10 @@ import pytest
 from conftest import SHA, live_of, sha_for, survivors
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils import records
+from ansible_collections.hknweb.deploy.plugins.module_utils import releases_disk
+from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import (
     BAD,
     GOOD,
@@ -30,7 +34,7 @@ def rels(**states):
 
 @pytest.mark.parametrize("name", ["20261125T110425Z", "19991231T235959Z"])
 def test_release_names_recognised(name):
-    assert rp.is_release_name(name)
+    assert layout.is_release_name(name)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +52,7 @@ def test_release_names_recognised(name):
     ],
 )
 def test_names_not_recognised(name):
-    assert not rp.is_release_name(name)
+    assert not layout.is_release_name(name)
 
 
 @pytest.mark.parametrize("value,expected", [(1, 1), (5, 5), ("3", 3), (" 2 ", 2), (100, 100)])
@@ -245,7 +249,7 @@ def test_parse_revisions_log_uses_last_deploy_line_and_skips_junk():
         "",
         "\t\t\t\t\t",
     ])
-    assert rp.parse_revisions_log(text) == {
+    assert revlog.parse_revisions_log(text) == {
         D[1]: {"sha": "a" * 40, "ref": "main", "deployer": "alice", "time": "2026-01-01T00:00:00Z"},
         D[2]: {"sha": "c" * 40, "ref": "v2", "deployer": "dave", "time": "2026-01-04T00:00:00Z"},
     }
@@ -253,7 +257,7 @@ def test_parse_revisions_log_uses_last_deploy_line_and_skips_junk():
 
 @pytest.mark.parametrize("text", ["", "\n\n", "no\ttabs\there", "\x00\x01"])
 def test_parse_revisions_log_tolerates_empty_and_garbage(text):
-    assert rp.parse_revisions_log(text) == {}
+    assert revlog.parse_revisions_log(text) == {}
 
 
 # --- scan -----------------------------------------------------------------------------
@@ -262,7 +266,7 @@ def test_parse_revisions_log_tolerates_empty_and_garbage(text):
 def test_scan_reads_states_revision_live_and_log(deploy):
     path = deploy({D[1]: "good", D[2]: "bad", D[3]: "unfinished", D[4]: "both", D[5]: "good"}, live=D[5])
     (path / "revisions.log").write_text(f"2026-01-05T00:00:00Z\tdeploy\t{D[5]}\t{SHA}\tmain\talice\n")
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     assert [(r.name, r.state) for r in inv.releases] == [
         (D[1], GOOD), (D[2], BAD), (D[3], UNFINISHED), (D[4], UNFINISHED), (D[5], GOOD)]
     assert [r.revision for r in inv.releases] == [sha_for(D[n]) for n in range(1, 6)]
@@ -281,7 +285,7 @@ def test_scan_ignores_entries_that_are_not_releases(deploy, tmp_path):
     os.symlink(outside, releases / D[4])  # release-shaped symlink to a folder outside
     os.symlink(D[1], releases / D[5])  # release-shaped symlink to a real release
     os.symlink("nowhere", releases / D[6])  # dangling
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     assert inv.names() == [D[1], D[2]]
     assert list(inv.ignored) == sorted(["latest", "notes.txt", D[3], D[4], D[5], D[6]])
 
@@ -293,7 +297,7 @@ def test_scan_does_not_follow_a_symlinked_revision_or_marker(deploy, tmp_path):
     release = path / "releases" / D[1]
     (release / "REVISION").unlink()
     os.symlink(secret, release / "REVISION")
-    assert rp.scan(path).releases[0].revision is None
+    assert releases_disk.scan(path).releases[0].revision is None
 
 
 @pytest.mark.parametrize(
@@ -308,7 +312,7 @@ def test_scan_does_not_follow_a_symlinked_revision_or_marker(deploy, tmp_path):
 def test_scan_reports_current_that_is_not_a_release(deploy, link, problem):
     path = deploy({D[1]: "good"})
     os.symlink(link, path / "current")
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     assert inv.live is None
     with pytest.raises(ReleaseError, match=problem):
         inv.require_live()
@@ -319,24 +323,24 @@ def test_scan_current_pointing_at_release_shaped_symlink_is_refused(deploy):
     os.symlink(D[1], path / "releases" / D[2])
     os.symlink(f"releases/{D[2]}", path / "current")
     with pytest.raises(ReleaseError, match="not a release folder"):
-        rp.scan(path).require_live()
+        releases_disk.scan(path).require_live()
 
 
 def test_scan_accepts_an_absolute_current_into_releases(deploy):
     path = deploy({D[1]: "good"})
     os.symlink(path / "releases" / D[1], path / "current")
-    assert rp.scan(path).require_live() == D[1]
+    assert releases_disk.scan(path).require_live() == D[1]
 
 
 def test_scan_without_current_or_releases(tmp_path):
-    inv = rp.scan(tmp_path)
+    inv = releases_disk.scan(tmp_path)
     assert inv.releases == () and inv.live is None and inv.require_live() is None
 
 
 def test_scan_current_real_directory(deploy):
     path = deploy({D[1]: "good"})
     (path / "current").mkdir()
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     assert inv.current_kind == "directory"
     with pytest.raises(ReleaseError, match="is a real directory, not a symlink"):
         inv.require_live()
@@ -344,7 +348,7 @@ def test_scan_current_real_directory(deploy):
 
 def test_scan_missing_deploy_path(tmp_path):
     with pytest.raises(ReleaseError, match="does not exist"):
-        rp.scan(tmp_path / "nope")
+        releases_disk.scan(tmp_path / "nope")
 
 
 def test_scan_reads_the_tail_of_a_huge_log(deploy, monkeypatch):
@@ -353,7 +357,7 @@ def test_scan_reads_the_tail_of_a_huge_log(deploy, monkeypatch):
     with open(path / "revisions.log", "w") as log:
         log.write(filler * 50_000)  # about 5 MB, beyond what is read
         log.write(f"2026-01-01T00:00:00Z\tdeploy\t{D[1]}\t{SHA}\tmain\tlast\n")
-    assert rp.scan(path).log[D[1]]["deployer"] == "last"
+    assert releases_disk.scan(path).log[D[1]]["deployer"] == "last"
 
 
 # --- switching current ----------------------------------------------------------------
@@ -361,7 +365,7 @@ def test_scan_reads_the_tail_of_a_huge_log(deploy, monkeypatch):
 
 def test_switch_leaves_a_valid_relative_link(deploy):
     path = deploy({D[1]: "good", D[2]: "good"}, live=D[2])
-    rp.switch_current(path, D[1])
+    releases_disk.switch_current(path, D[1])
     assert live_of(path) == f"releases/{D[1]}"
     assert (path / "current" / "REVISION").read_text() == sha_for(D[1]) + "\n"
     assert sorted(os.listdir(path)) == ["current", "releases"]  # no temporary link left
@@ -369,7 +373,7 @@ def test_switch_leaves_a_valid_relative_link(deploy):
 
 def test_switch_creates_current_when_missing(deploy):
     path = deploy({D[1]: "good"})
-    rp.switch_current(path, D[1])
+    releases_disk.switch_current(path, D[1])
     assert live_of(path) == f"releases/{D[1]}"
 
 
@@ -387,9 +391,9 @@ def test_switch_never_leaves_a_moment_without_current(deploy, monkeypatch):
         assert str(target) != current, "current must be replaced, never unlinked"
         return real_unlink(target, *args, **kwargs)
 
-    monkeypatch.setattr(rp.os, "rename", rename)
-    monkeypatch.setattr(rp.os, "unlink", unlink)
-    rp.switch_current(path, D[1])
+    monkeypatch.setattr(releases_disk.os, "rename", rename)
+    monkeypatch.setattr(releases_disk.os, "unlink", unlink)
+    releases_disk.switch_current(path, D[1])
     assert seen == [("rename", True)]
     assert live_of(path) == f"releases/{D[1]}"
 
@@ -400,9 +404,9 @@ def test_switch_failure_leaves_current_and_no_temp_link(deploy, monkeypatch):
     def broken_rename(src, dst):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(rp.os, "rename", broken_rename)
+    monkeypatch.setattr(releases_disk.os, "rename", broken_rename)
     with pytest.raises(OSError, match="disk on fire"):
-        rp.switch_current(path, D[1])
+        releases_disk.switch_current(path, D[1])
     assert live_of(path) == f"releases/{D[2]}"
     assert sorted(os.listdir(path)) == ["current", "releases"]
 
@@ -416,7 +420,7 @@ def test_switch_refuses_a_real_current(deploy, kind):
     else:
         (path / "current").write_text("x")
     with pytest.raises(ReleaseError, match=f"is a real {kind}, not a symlink"):
-        rp.switch_current(path, D[1])
+        releases_disk.switch_current(path, D[1])
     assert not os.path.islink(path / "current")
 
 
@@ -424,7 +428,7 @@ def test_switch_refuses_a_real_current(deploy, kind):
 def test_switch_refuses_what_is_not_a_release_folder(deploy, name):
     path = deploy({D[1]: "good", D[2]: "good"}, live=D[2])
     with pytest.raises(ReleaseError):
-        rp.switch_current(path, name)
+        releases_disk.switch_current(path, name)
     assert live_of(path) == f"releases/{D[2]}"
 
 
@@ -432,19 +436,19 @@ def test_switch_refuses_a_release_shaped_symlink(deploy):
     path = deploy({D[1]: "good"}, live=D[1])
     os.symlink(D[1], path / "releases" / D[2])
     with pytest.raises(ReleaseError, match="not a release folder"):
-        rp.switch_current(path, D[2])
+        releases_disk.switch_current(path, D[2])
 
 
 # --- rollback sequences on disk (the same calls the module makes) ---------------------
 
 
 def rollback(path, reason="test"):
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     live = inv.require_live()
     target = rp.choose_rollback(inv.releases, live)
-    rp.switch_current(path, target)
-    rp.clear_bad(path / "releases" / target)
-    rp.mark_bad(path / "releases" / live, reason)
+    releases_disk.switch_current(path, target)
+    records.clear_bad(path / "releases" / target)
+    records.mark_bad(path / "releases" / live, reason)
     return target
 
 
@@ -452,7 +456,7 @@ def test_second_rollback_goes_one_further_back(deploy):
     path = deploy({D[1]: "good", D[2]: "good", D[3]: "good"}, live=D[3])
     assert rollback(path) == D[2]
     assert rollback(path) == D[1]
-    states = {r.name: r.state for r in rp.scan(path).releases}
+    states = {r.name: r.state for r in releases_disk.scan(path).releases}
     assert states == {D[1]: GOOD, D[2]: BAD, D[3]: BAD}  # the evidence is kept
     assert live_of(path) == f"releases/{D[1]}"
     with pytest.raises(ReleaseError, match="no good release older"):
@@ -461,22 +465,22 @@ def test_second_rollback_goes_one_further_back(deploy):
 
 def test_explicit_rollback_to_a_bad_release_clears_its_mark(deploy):
     path = deploy({D[1]: "good", D[2]: "bad", D[3]: "good"}, live=D[3])
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     target = rp.choose_rollback(inv.releases, inv.live, D[2])
-    rp.switch_current(path, target)
-    assert rp.clear_bad(path / "releases" / D[2]) is True
-    rp.mark_bad(path / "releases" / D[3], "broken")
-    inv = rp.scan(path)
+    releases_disk.switch_current(path, target)
+    assert records.clear_bad(path / "releases" / D[2]) is True
+    records.mark_bad(path / "releases" / D[3], "broken")
+    inv = releases_disk.scan(path)
     assert inv.live == D[2] and inv.get(D[2]).state == GOOD and inv.get(D[3]).state == BAD
 
 
 def test_mark_bad_writes_time_and_reason(deploy):
     path = deploy({D[1]: "good"})
-    rp.mark_bad(path / "releases" / D[1], "500s\nafter deploy", when="2026-11-25T11:04:25Z")
+    records.mark_bad(path / "releases" / D[1], "500s\nafter deploy", when="2026-11-25T11:04:25Z")
     text = (path / "releases" / D[1] / ".deploy-bad").read_text()
     assert text == "time: 2026-11-25T11:04:25Z\nreason: 500s after deploy\n"
-    assert rp.clear_bad(path / "releases" / D[1]) is True
-    assert rp.clear_bad(path / "releases" / D[1]) is False
+    assert records.clear_bad(path / "releases" / D[1]) is True
+    assert records.clear_bad(path / "releases" / D[1]) is False
 
 
 def test_mark_bad_does_not_write_through_a_planted_symlink(deploy, tmp_path):
@@ -485,7 +489,7 @@ def test_mark_bad_does_not_write_through_a_planted_symlink(deploy, tmp_path):
     victim.write_text("untouched")
     os.symlink(victim, path / "releases" / D[1] / ".deploy-bad")
     with pytest.raises(OSError):
-        rp.mark_bad(path / "releases" / D[1], "x")
+        records.mark_bad(path / "releases" / D[1], "x")
     assert victim.read_text() == "untouched"
 
 
@@ -499,7 +503,7 @@ def test_remove_release_refuses_symlinks(deploy, tmp_path):
     (outside / "precious").write_text("x")
     os.symlink(outside, path / "releases" / D[2])
     with pytest.raises(ReleaseError, match="is a symlink"):
-        rp.remove_release(path / "releases" / D[2])
+        releases_disk.remove_release(path / "releases" / D[2])
     assert (outside / "precious").exists() and os.path.islink(path / "releases" / D[2])
 
 
@@ -515,7 +519,7 @@ def test_remove_release_retries_read_only_folders_without_following_links(deploy
     os.symlink(outside, locked / "link")
     locked.chmod(0o500)
     # Root ignores permissions, so make the first attempt fail the way it would for a user.
-    real_rmtree, calls = rp.shutil.rmtree, []
+    real_rmtree, calls = releases_disk.shutil.rmtree, []
 
     def rmtree(target, *args, **kwargs):
         calls.append(target)
@@ -523,8 +527,8 @@ def test_remove_release_retries_read_only_folders_without_following_links(deploy
             raise PermissionError(13, "Permission denied", str(locked / "f"))
         return real_rmtree(target, *args, **kwargs)
 
-    monkeypatch.setattr(rp.shutil, "rmtree", rmtree)
-    rp.remove_release(release)
+    monkeypatch.setattr(releases_disk.shutil, "rmtree", rmtree)
+    releases_disk.remove_release(release)
     assert survivors(path) == [] and len(calls) == 2
     assert outside.is_dir() and (outside.stat().st_mode & 0o777) == 0o500  # link not followed
 
@@ -535,9 +539,9 @@ def test_prune_on_disk_touches_only_planned_releases(deploy, tmp_path):
     outside.mkdir()
     os.symlink(outside, path / "releases" / D[6])
     (path / "releases" / "README").write_text("hands off")
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     plan = rp.plan_prune(inv.releases, inv.require_live(), 1)
     for name in plan.remove:
-        rp.remove_release(path / "releases" / name)
+        releases_disk.remove_release(path / "releases" / name)
     assert survivors(path) == sorted([D[2], D[4], D[6], "README"])
     assert outside.is_dir() and Path(path / "releases" / D[6]).is_symlink()

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from conftest import build_tree, survivors
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils import releases_disk
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import BAD, GOOD, UNFINISHED, Release
 
 # No example database: it would leave a .hypothesis/ folder in the repository.
@@ -24,7 +26,7 @@ EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def name_of(hour):
-    return rp.release_name_for(EPOCH + timedelta(hours=hour))
+    return layout.release_name_for(EPOCH + timedelta(hours=hour))
 
 
 @st.composite
@@ -107,9 +109,9 @@ def test_on_disk_prune_matches_plan_and_spares_symlinks(tmp_path_factory, scenar
     decoy = name_of(9999)  # release-shaped, newer than any generated name
     os.symlink(os.path.join("..", "..", "precious"), path / "releases" / decoy)
     os.mkdir(path / "precious")
-    inv = rp.scan(path)
+    inv = releases_disk.scan(path)
     plan = rp.plan_prune(inv.releases, inv.require_live(), keep)
     for name in plan.remove:
-        rp.remove_release(path / "releases" / name)
+        releases_disk.remove_release(path / "releases" / name)
     assert survivors(path) == sorted(plan.keep + [decoy])
     assert (path / "precious").is_dir()

@@ -11,7 +11,7 @@ renders its service files without a round trip first."""
 
 from __future__ import annotations
 
-from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import HOME_MARK
+from ansible_collections.hknweb.deploy.plugins.module_utils.layout import HOME_MARK
 
 
 def home_marked(path):

@@ -14,7 +14,8 @@ import tempfile
 import time
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import master_death
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import (child_releases, die_with_parent, http_get,
                                                                          journal_tail,
                                                                          process_release, systemctl, tail,
@@ -261,8 +262,8 @@ class Activate:
         if not spec or not self.p["health_path"]:
             return None
         folder = self.release_path(release)
-        sock = os.path.join(self.path, ".trial-%s.sock" % os.getpid())
-        argv = [os.path.join(folder, "venv", "bin", "gunicorn")] + [str(a) for a in spec.get("args") or []] + [
+        sock = layout.trial_socket(self.path, os.getpid())
+        argv = [layout.venv_program(folder, "gunicorn")] + [str(a) for a in spec.get("args") or []] + [
             "--bind", "unix:" + sock, "--workers", "1"]
         env = user_environment({str(k): str(v) for k, v in (spec.get("environment") or {}).items()})
         deadline = time.monotonic() + max(1, int(self.p["health_timeout"]))

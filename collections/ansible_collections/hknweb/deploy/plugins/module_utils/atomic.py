@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: hknweb maintainers
 # MIT License (see LICENSE)
-"""Small files written whole or not at all: a reader (another run, a killed run's successor) never
-sees half a record. Used for the completion record, the intent record and the account's registry."""
+"""Small files written whole or not at all, and read without being fooled: a reader (another run, a
+killed run's successor) never sees half a record, and never follows a symlink or blocks on a FIFO
+planted under a record's name. Used for the completion record, the intent record, markers, the log
+and the account's registry."""
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import uuid
 
 
@@ -43,3 +47,48 @@ def fsync_dir(path):
         pass
     finally:
         os.close(fd)
+
+
+def exists_no_follow(path):
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def read_small(path, limit=4096, tail=False):
+    """Up to `limit` bytes of a regular file as text (the last ones if `tail`), or None.
+
+    Never follows a symlink, never blocks on a FIFO planted under a marker's name.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if tail and info.st_size > limit:
+            os.lseek(fd, info.st_size - limit, os.SEEK_SET)
+            data = os.read(fd, limit)
+            data = data[data.find(b"\n") + 1:]  # drop the line cut in half
+        else:
+            data = os.read(fd, limit)
+        return data.decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def read_json(path, limit):
+    """(found, object): a small JSON object file, never followed through a symlink. `object` is
+    None when the file is there but is not a JSON object."""
+    text = read_small(path, limit)
+    if text is None:
+        return False, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return True, None
+    return True, value if isinstance(value, dict) else None

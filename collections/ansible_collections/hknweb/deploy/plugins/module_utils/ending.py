@@ -12,8 +12,10 @@ plain dicts; unit tested without Ansible or a host (tests/unit/test_endings.py).
 
 from __future__ import annotations
 
-# Stages whose cause is in what the commit carries (or a knob, or what the host offers it).
-BUILD_STAGES = ("dependencies", "django", "build", "plan")
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
+
+# The stages whose failure is in what the new release brings (its commit, a knob, the host): fixed, then deployed again.
+BUILD_STAGES = (stages.DEPENDENCIES, stages.DJANGO)
 
 
 def _short(sha):
@@ -87,7 +89,7 @@ def kind_of(data, live):
     stage = data.get("stage") or ""
     cause = data.get("cause") or ""
     activate = data.get("activate") or {}
-    if stage == "lock":
+    if stage == stages.LOCK:
         # A lock with a lease is taken over by itself once its run is dead; one without (an older
         # version's) only a person can judge (module_utils/lock.alive says which in the cause).
         return "old lock" if "carries no lease" in cause else "lock"
@@ -95,18 +97,19 @@ def kind_of(data, live):
         return "disk"
     if live["ok"] and live.get("current") is None and live.get("problem") and (data.get("seen") or {}).get("releases"):
         return "current"
-    if stage == "health check":
+    if stage == stages.HEALTH:
         if activate.get("reverted"):
             return "reverted"
         if "failed its trial run" in cause:
             return "trial"
         return "unhealthy"
-    if stage in BUILD_STAGES or stage.startswith("Extract"):
+    if stage in BUILD_STAGES:
         return "build"
     if (data.get("begin") or {}).get("last_run") in ("deploy never live", "deploy reverted"):
         return "served all along"  # rollback_guard refused: the live release is not the one that failed
-    if stage == "begin":
+    if stage == stages.BEGIN:
         return "input"
+    # Any other stage, and a failure that names none (its task's name instead): the general advice.
     return "other"
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import GOOD
 
 
 def current_refusal(inventory):
@@ -24,17 +25,17 @@ def current_refusal(inventory):
     if its own failed. The fix is one command the person can read before running it."""
     if not inventory.current_problem:
         return None
-    current = os.path.join(inventory.deploy_path, rp.CURRENT_LINK)
-    good = [r.name for r in inventory.releases if r.state == rp.GOOD]
+    current = layout.current_link(inventory.deploy_path)
+    good = [r.name for r in inventory.releases if r.state == GOOD]
     if inventory.current_kind == "link":
         found = "current points to %r, not to a release in %s" % (
-            inventory.current_target, os.path.join(inventory.deploy_path, rp.RELEASES_DIR))
+            inventory.current_target, layout.releases_dir(inventory.deploy_path))
     else:
         found = "current is a real %s, not a link to a release" % inventory.current_kind
     if good:
         fix = ("point it at the newest good release: ln -sfn %s %s (releases.yml lists the others; the "
                "service then runs that release after the next deploy or rollback)" % (
-                   os.path.join(rp.RELEASES_DIR, good[-1]), current))
+                   layout.current_text(good[-1]), current))
     else:
         fix = "there is no good release to point it at: move it away (mv %s %s.moved), then deploy" % (current, current)
     return "%s; nothing was built. Fix it by hand: %s. Nothing was changed." % (found, fix)
@@ -43,7 +44,7 @@ def current_refusal(inventory):
 # --- paths a run writes ------------------------------------------------------------------------
 
 # What the engine owns inside the deploy path: nothing else may write there (or through them).
-OWNED = (rp.CURRENT_LINK, rp.RELEASES_DIR, "repo", rp.VENVS_DIR)
+OWNED = layout.DEPLOY_OWNED
 
 
 def zone_problem(where, deploy_real):
@@ -91,13 +92,13 @@ def resolve(base, relative):
 
 def venv_problems(deploy_path):
     """Entries of venvs/ that are not real folders (a symlink planted there): never used, named."""
-    folder = os.path.join(deploy_path, rp.VENVS_DIR)
+    folder = layout.venvs_dir(deploy_path)
     try:
         names = sorted(os.listdir(folder))
     except OSError:
         return []
     return ["%s/%s is a symlink (to %s), not a venv the deploy built; remove it (rm %s)" % (
-        rp.VENVS_DIR, name, os.readlink(os.path.join(folder, name)), os.path.join(folder, name))
+        layout.VENVS_DIR, name, os.readlink(os.path.join(folder, name)), os.path.join(folder, name))
         for name in names if os.path.islink(os.path.join(folder, name))]
 
 
@@ -106,7 +107,7 @@ def check_writes(deploy_path, home, home_templates, shared_templates, extra, ven
     problems (empty: go on). `extra`: [{variable, path}] written by later stages (app_static_link).
     `venvs`: also refuse links in venvs/ (a deploy may use one; a rollback, the emergency, builds none)."""
     deploy_real, home_real = os.path.realpath(deploy_path), os.path.realpath(home)
-    shared = os.path.join(deploy_path, "shared")
+    shared = layout.shared_dir(deploy_path)
     problems = []
     for path in home_templates:
         problems.append(write_problem("deploy_home_templates entry", path, resolve(home, path), deploy_real, home_real))

@@ -14,6 +14,8 @@ import socket
 import subprocess
 import time
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 
 
@@ -190,11 +192,11 @@ def die_with_parent():
 def sweep_trials(deploy_path):
     """Stop trial runs that a killed run left (their module is gone) and remove their sockets.
 
-    A trial socket is <deploy_path>/.trial-<pid>.sock, pid being the module that started it."""
+    A trial socket is layout.trial_socket(deploy_path, pid), pid being the module that started it."""
     swept = []
     for name in os.listdir(deploy_path):
-        match = re.match(r"^\.trial-(\d+)\.sock$", name)
-        if not match or _alive(int(match.group(1))):
+        owner = layout.trial_socket_pid(name)
+        if owner is None or _alive(owner):
             continue
         sock = os.path.join(deploy_path, name)
         for pid in _pids_mentioning(sock):

@@ -28,8 +28,8 @@ import stat
 import time
 import uuid
 
-LOCK_DIR = "deploy.lock"
-LOCK_HOLDER = "holder"
+from ansible_collections.hknweb.deploy.plugins.module_utils.layout import LOCK_DIR, LOCK_HOLDER
+
 _TEMP_PREFIX = LOCK_DIR + ".tmp-"
 _DEAD_PREFIX = LOCK_DIR + ".dead-"
 FIELD_LIMIT = 200  # characters of holder/purpose/run kept in the record

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import ending
-from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import describe_age
+from ansible_collections.hknweb.deploy.plugins.module_utils import ending, layout
+from ansible_collections.hknweb.deploy.plugins.module_utils.lock import describe_age
 
 
 def short(sha):
@@ -307,7 +307,7 @@ def status_lines(info, environment):
         intent = info["intent"]
         lines.append("unfinished switch: %s %s -> %s (a killed run; the next deploy or rollback undoes it)" % (
             intent.get("op"), intent.get("from"), intent.get("to")))
-    lines.append("revisions.log (last %d):" % len(info.get("log_tail") or []))
+    lines.append("%s (last %d):" % (layout.REVISIONS_LOG, len(info.get("log_tail") or [])))
     lines.extend("  " + line.replace("\t", "  ") for line in info.get("log_tail") or [])
     return lines
 
@@ -316,7 +316,7 @@ def status_lines(info, environment):
 def lock_line(info, environment, breaking=False):
     """lock.yml's answer: whose lock, for what, since when, and what to do."""
     lock = info.get("lock")
-    where = "%s/deploy.lock" % info.get("deploy_path")
+    where = "%s/%s" % (info.get("deploy_path"), layout.LOCK_DIR)
     if not lock:
         return "free: no deploy or rollback holds %s" % where
     line = "%s is held by %s for %s since %s (%s ago)" % (

@@ -16,7 +16,7 @@ import re
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
     CheckError, declared_python, describe_alternatives, installs_nothing, python_satisfies, requirement_entries,
     split_by_markers)
-from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import venv_key
+from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import venv_key
 
 # Poetry releases and the oldest Python each runs on (measured: 2.0-2.2 run on 3.9).
 _POETRY_FLOORS = (((2, 3), (3, 10)), ((2, 0), (3, 9)), ((1, 8), (3, 8)))

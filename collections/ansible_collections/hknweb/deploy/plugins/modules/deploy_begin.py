@@ -30,13 +30,12 @@ options:
     required: true
   mode:
     description:
-      - V(deploy) fetches and resolves O(ref); V(rollback) chooses the release to go back to;
-        V(status) only reads (no layout, no lock, no fetch).
+      - V(deploy) fetches and resolves O(ref); V(rollback) chooses the release to go back to.
       - V(doctor) changes nothing and checks what a deploy needs from the host - lingering and the
         user manager, git, free disk, the repository and the ref, shared files, the socket folder,
         the bind - and reports every problem with its fix in RV(checks) instead of stopping.
     type: str
-    choices: [deploy, rollback, status, doctor]
+    choices: [deploy, rollback, doctor]
     default: deploy
   bind:
     description:
@@ -284,7 +283,7 @@ lease:
   type: dict
 bind:
   description: What the bind check found (C(detail)) and whether the socket unit was restarted (C(repaired)).
-  returned: when O(bind) is given, except with O(mode=status) or O(mode=doctor)
+  returned: when O(bind) is given, except with O(mode=doctor)
   type: dict
 checks:
   description: With O(mode=doctor), each check - name, ok, detail, fix.
@@ -295,26 +294,17 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
-from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin, Refusal, argument_spec
+from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin, argument_spec
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("mode", "deploy", ["repo_url", "ref"]), ("mode", "doctor", ["repo_url", "ref"])])
-    begin = Begin(module)
-    try:
-        result = begin()
-    except rp.LockHeld as error:
-        module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False)
-    except (Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
-        # The lock this run took is given back by the play's rescue (it knows the run id).
-        text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
-        module.fail_json(msg=begin.clean(text), locked=begin.result.get("locked", False), stage="begin",
-                         deploy_path=begin.path, recovered=begin.result.get("recovered"),
-                         live=begin.result.get("live"))
-    module.exit_json(**result)
+    outcome = Begin(module.params, module.check_mode).run()
+    if outcome.failure:
+        # A lock this run took is given back by the play's rescue (it knows the run id).
+        module.fail_json(msg=outcome.failure.msg, stage=outcome.failure.stage, **outcome.failure.fields)
+    module.exit_json(**outcome.result)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.prune import prune
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 def break_dead_lock(module, path):
@@ -106,7 +108,7 @@ def break_dead_lock(module, path):
     try:
         broken = lock_.break_lock(path)
     except lock_.LockHeld as held:
-        module.fail_json(msg=str(held), lock=held.holder, stage="lock", unlocked=False)
+        module.fail_json(msg=str(held), lock=held.holder, stage=stages.LOCK, unlocked=False)
     module.exit_json(changed=broken is not None, broken=broken, unlocked=False)
 
 
@@ -125,16 +127,16 @@ def main():
     error = None
     try:
         if p["prune"] and os.path.isdir(p["path"]):
-            plan, result["removed"], result["removed_venvs"], before = rp.prune(p["path"], p["keep"], module.check_mode)
+            plan, result["removed"], result["removed_venvs"], before = prune(p["path"], p["keep"], module.check_mode)
             result["kept"] = plan.keep
             if module._diff:
                 result["diff"] = dict(before="".join(n + "\n" for n in before),
                                       after="".join(n + "\n" for n in plan.keep))
-    except (rp.ReleaseError, OSError) as failure:
+    except (ReleaseError, OSError) as failure:
         error = str(failure)
     finally:
         if not module.check_mode and os.path.isdir(p["path"]):
-            result["unlocked"] = rp.give_lock(p["path"], p["run"])
+            result["unlocked"] = lock_.give_lock(p["path"], p["run"])
     result["changed"] = bool(result["removed"] or result["removed_venvs"])
     if error:
         module.fail_json(msg="pruning failed: %s (the deploy itself is done; the lock is %s)"

@@ -119,9 +119,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import django_settings as ds
-from ansible_collections.hknweb.deploy.plugins.module_utils import environments
+from ansible_collections.hknweb.deploy.plugins.module_utils import environments, layout
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 NOTHING_DONE = {
     "migrate": re.compile(r"No migrations to apply"),
@@ -317,16 +318,16 @@ def main():
         module.exit_json(changed=bool(commands), ran=[dict(command=" ".join(c)) for c in commands], **stage.result)
     lost = lock_.renew(p["lease"])
     if lost:
-        module.fail_json(msg=lost, stage="lock", changed=False, ran=[])
-    python = os.path.join(p["release"], "venv", "bin", "python")
+        module.fail_json(msg=lost, stage=stages.LOCK, changed=False, ran=[])
+    python = layout.venv_program(p["release"], "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
     try:
         done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
     except OSError as error:  # the registry or the option-file link could not be written: nothing ran
         module.fail_json(msg="Refused before migrate: could not check or record this environment's settings "
-                         "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage="django")
+                         "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage=stages.DJANGO)
     if stage.refusal:
-        module.fail_json(msg=stage.refusal, changed=False, ran=[], stage="django", refused=True, **stage.result)
+        module.fail_json(msg=stage.refusal, changed=False, ran=[], stage=stages.DJANGO, refused=True, **stage.result)
     if done.rc == 97:
         ran, failure = run_each(python, p["release"], commands, env)
     else:
@@ -348,7 +349,7 @@ def main():
             msg="manage.py %s failed (exit %d); its last lines:\n%s%s" % (
                 entry["command"], result.rc, tail(error + "\n" + entry.get("output", ""), 20),
                 "".join("\nHint: %s" % h for h in found)),
-            changed=bool(ran), ran=head + [dict(command=e["command"]) for e in ran], stage="django",
+            changed=bool(ran), ran=head + [dict(command=e["command"]) for e in ran], stage=stages.DJANGO,
             stderr_tail=tail(error, 20), hints=found, **stage.result)
     ran = head + outcome(ran)
     module.exit_json(changed=any(e["changed"] for e in ran), ran=ran, seconds=round(done.seconds, 1), **stage.result)

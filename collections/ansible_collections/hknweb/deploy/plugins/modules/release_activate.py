@@ -234,7 +234,7 @@ unlocked:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.activate import Activate, argument_spec
 
 

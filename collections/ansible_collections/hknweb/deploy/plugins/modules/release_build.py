@@ -85,8 +85,11 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
+from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import is_venv_key
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 def extract(mirror, sha, dest):
@@ -98,7 +101,7 @@ def extract(mirror, sha, dest):
     archive_err = archive.stderr.read().decode("utf-8", "replace")
     archive.wait()
     if archive.returncode != 0 or untar.returncode != 0:
-        raise rp.ReleaseError("extracting %s failed: %s" % (
+        raise ReleaseError("extracting %s failed: %s" % (
             sha, tail(archive_err + untar.stderr.decode("utf-8", "replace"), 6)))
 
 
@@ -110,7 +113,7 @@ def link_shared(deploy_path, release_path, entries):
             os.unlink(link)
         elif os.path.isdir(link):
             shutil.rmtree(link)  # a copy shipped in git (media/ with a placeholder)
-        os.symlink(os.path.join(deploy_path, "shared", entry), link)
+        os.symlink(os.path.join(layout.shared_dir(deploy_path), entry), link)
 
 
 def main():
@@ -123,32 +126,33 @@ def main():
         lease=lock_.LEASE_OPTION,
     ), supports_check_mode=True)
     p = module.params
-    release_path = os.path.join(p["path"], rp.RELEASES_DIR, p["name"])
-    if not rp.is_release_name(p["name"]):
+    release_path = layout.release_dir(p["path"], p["name"])
+    if not layout.is_release_name(p["name"]):
         module.fail_json(msg="%r is not a release name" % p["name"])
-    if p["venv"] and not rp.is_venv_key(p["venv"]):
+    if p["venv"] and not is_venv_key(p["venv"]):
         module.fail_json(msg="%r is not a venv key" % p["venv"])
     if os.path.lexists(release_path):
-        module.fail_json(msg="releases/%s exists already (two deploys in one second?); run again" % p["name"])
+        module.fail_json(msg="%s exists already (two deploys in one second?); run again"
+                             % os.path.join(layout.RELEASES_DIR, p["name"]))
     if module.check_mode:
         module.exit_json(changed=True, release_path=release_path)
     lost = lock_.renew(p["lease"])
     if lost:
-        module.fail_json(msg=lost, stage="lock", changed=False)
+        module.fail_json(msg=lost, stage=stages.LOCK, changed=False)
 
     started = time.monotonic()
     try:
         os.mkdir(release_path, 0o755)
-        extract(os.path.join(p["path"], "repo"), p["sha"], release_path)
-        with open(os.path.join(release_path, rp.REVISION_FILE), "w", encoding="utf-8") as handle:
+        extract(layout.mirror_dir(p["path"]), p["sha"], release_path)
+        with open(os.path.join(release_path, layout.REVISION_FILE), "w", encoding="utf-8") as handle:
             handle.write(p["sha"] + "\n")
         link_shared(p["path"], release_path, p["shared"])
         if p["venv"]:
-            venv = os.path.join(release_path, rp.VENV_LINK)
+            venv = os.path.join(release_path, layout.VENV_LINK)
             if os.path.isdir(venv) and not os.path.islink(venv):
                 shutil.rmtree(venv)  # a tree must not ship its own venv
-            os.symlink(os.path.join("..", "..", rp.VENVS_DIR, p["venv"]), venv)
-    except (rp.ReleaseError, OSError) as error:
+            os.symlink(layout.venv_link_text(p["venv"]), venv)
+    except (ReleaseError, OSError) as error:
         module.fail_json(msg="building releases/%s failed: %s. It is left incomplete (no completion "
                              "record): rollback never picks it and the next prune removes it."
                              % (p["name"], error), changed=True, release_path=release_path)

@@ -104,7 +104,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import intent, lock, release_policy, releases_disk, revlog
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import http_get, process_release, unit_state
 
 
@@ -139,14 +139,14 @@ def main():
         module.exit_json(changed=False, deploy_path=path, releases=[], live=None, rollback_target=None, service=service,
                          lock=None, intent=None, log_tail=[], problem="%s does not exist yet (nothing deployed)" % path)
     try:
-        inventory = rp.scan(path)
-    except rp.ReleaseError as error:
+        inventory = releases_disk.scan(path)
+    except release_policy.ReleaseError as error:
         module.fail_json(msg=str(error))
     module.exit_json(
         changed=False, deploy_path=path,
-        releases=rp.describe(path, inventory.releases, inventory.live, inventory.log),
-        live=inventory.live, rollback_target=rp.rollback_target(inventory.releases, inventory.live),
-        lock=rp.read_lock(path), intent=rp.read_intent(path), log_tail=rp.log_tail(path),
+        releases=release_policy.describe(path, inventory.releases, inventory.live, inventory.log),
+        live=inventory.live, rollback_target=release_policy.rollback_target(inventory.releases, inventory.live),
+        lock=lock.read_lock(path), intent=intent.read_intent(path), log_tail=revlog.log_tail(path),
         problem=inventory.current_problem, service=service)
 
 

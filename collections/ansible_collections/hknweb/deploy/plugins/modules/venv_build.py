@@ -124,8 +124,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
+from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import is_venv_key
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
+from ansible_collections.hknweb.deploy.plugins.module_utils import stages
 
 
 class BuildError(Exception):
@@ -141,14 +143,14 @@ def must(step, done):
 
 
 def make_venv(python, folder):
-    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, rp.VENV_COMPLETE)):
+    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, layout.VENV_COMPLETE)):
         shutil.rmtree(folder)  # half built by an interrupted run: start again
     must("%s -m venv %s" % (python, folder), run([python, "-m", "venv", folder]))
 
 
 def poetry_tool(p):
     """Poetry in its own venv, pinned (with its own dependencies constrained), built once."""
-    tools = os.path.join(p["path"], "tools")
+    tools = layout.tools_dir(p["path"])
     home = os.path.join(tools, "poetry-" + p["poetry_version"])
     constraints = os.path.join(home, "constraints.txt")
     try:
@@ -156,7 +158,7 @@ def poetry_tool(p):
             same_pins = handle.read() == p["poetry_constraints"]
     except OSError:
         same_pins = not p["poetry_constraints"].strip()
-    if os.path.exists(os.path.join(home, rp.VENV_COMPLETE)) and same_pins:
+    if os.path.exists(os.path.join(home, layout.VENV_COMPLETE)) and same_pins:
         return home
     if os.path.isdir(home):
         shutil.rmtree(home)  # other pins for Poetry's own dependencies: install it again
@@ -165,13 +167,13 @@ def poetry_tool(p):
     packages = ["poetry==" + p["poetry_version"]]
     if p["poetry_mirror_url"]:
         packages.append(p["poetry_mirror_plugin"])
-    argv = [os.path.join(home, "bin", "pip"), "install", "--disable-pip-version-check", "--quiet"]
+    argv = [layout.venv_program(home, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet"]
     if p["poetry_constraints"].strip():
         with open(constraints, "w", encoding="utf-8") as handle:
             handle.write(p["poetry_constraints"])
         argv += ["-c", constraints]
     must("pip install " + " ".join(packages), run(argv + p["pip_args"] + packages))
-    open(os.path.join(home, rp.VENV_COMPLETE), "w").close()
+    open(os.path.join(home, layout.VENV_COMPLETE), "w").close()
     for other in glob.glob(os.path.join(tools, "poetry-[0-9]*")):
         if other != home:
             shutil.rmtree(other, ignore_errors=True)  # releases keep no reference to Poetry
@@ -181,17 +183,18 @@ def poetry_tool(p):
 def install(p, venv):
     if p["strategy"] == "pip":
         requirements = os.path.join(p["release"], p["requirements_file"])
-        argv = [os.path.join(venv, "bin", "pip"), "install", "--disable-pip-version-check", "--quiet",
+        argv = [layout.venv_program(venv, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet",
                 "-r", requirements] + p["pip_args"]
         return must("pip install -r " + p["requirements_file"], run(argv, cwd=p["release"]))
     home = poetry_tool(p)
     only = ",".join(dict.fromkeys(["main"] + p["poetry_groups"]))
     env = user_environment({"VIRTUAL_ENV": venv, "POETRY_VIRTUALENVS_CREATE": "false",
-                            "POETRY_CACHE_DIR": os.path.join(p["path"], "tools", "poetry-cache"),
+                            "POETRY_CACHE_DIR": os.path.join(layout.tools_dir(p["path"]), "poetry-cache"),
                             "POETRY_NO_INTERACTION": "1"})
     if p["poetry_mirror_url"]:
         env["POETRY_PYPI_MIRROR_URL"] = p["poetry_mirror_url"]
-    argv = [os.path.join(home, "bin", "poetry"), "install", "--only", only, "--no-root", "--no-interaction", "--no-ansi"]
+    argv = [layout.venv_program(home, "poetry", linked=False), "install", "--only", only, "--no-root", "--no-interaction",
+            "--no-ansi"]
     return must("poetry install --only " + only, run(argv, cwd=p["release"], env=env))
 
 
@@ -217,35 +220,35 @@ def main():
         lease=lock_.LEASE_OPTION,
     ), supports_check_mode=True)
     p = module.params
-    if not rp.is_venv_key(p["key"]):
+    if not is_venv_key(p["key"]):
         module.fail_json(msg="%r is not a venv key" % p["key"])
-    venv = os.path.join(p["path"], rp.VENVS_DIR, p["key"])
+    venv = layout.venv_dir(p["path"], p["key"])
     if os.path.islink(venv) or (os.path.lexists(venv) and not os.path.isdir(venv)):
         # Only a real folder this engine built and completed is a venv: never build into or use a link.
         module.fail_json(msg="%s is a symlink or a file, not a venv the deploy built; remove it (rm %s). The "
-                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage="dependencies")
-    if os.path.exists(os.path.join(venv, rp.VENV_COMPLETE)):
+                             "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage=stages.DEPENDENCIES)
+    if os.path.exists(os.path.join(venv, layout.VENV_COMPLETE)):
         module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
     if module.check_mode:
         module.exit_json(changed=True, venv=venv)
     lost = lock_.renew(p["lease"])
     if lost:
-        module.fail_json(msg=lost, stage="lock", changed=False, venv=venv)
+        module.fail_json(msg=lost, stage=stages.LOCK, changed=False, venv=venv)
     started = time.monotonic()
     try:
         os.makedirs(os.path.dirname(venv), 0o755, exist_ok=True)
         make_venv(p["interpreter"], venv)
         install(p, venv)
-        if not os.path.exists(os.path.join(venv, "bin", "gunicorn")):
+        if not os.path.exists(layout.venv_program(venv, "gunicorn", linked=False)):
             module.fail_json(msg="gunicorn is not among the app's dependencies (%s installed no "
-                                 "venv/bin/gunicorn); add it to the app's requirements." % p["strategy"],
-                             changed=True, venv=venv, stage="dependencies")
-        open(os.path.join(venv, rp.VENV_COMPLETE), "w").close()
+                                 "%s); add it to the app's requirements." % (p["strategy"], layout.venv_program("", "gunicorn")),
+                             changed=True, venv=venv, stage=stages.DEPENDENCIES)
+        open(os.path.join(venv, layout.VENV_COMPLETE), "w").close()
     except BuildError as error:
         done = error.done
         module.fail_json(msg="%s failed (exit %d) after %.0f s; its last lines:\n%s" % (
             error.step, done.rc, time.monotonic() - started, tail(done.err + "\n" + done.out, 20)),
-            changed=True, venv=venv, stage="dependencies", stderr_tail=tail(done.err, 20))
+            changed=True, venv=venv, stage=stages.DEPENDENCIES, stderr_tail=tail(done.err, 20))
     except OSError as error:
         module.fail_json(msg="building %s failed: %s" % (venv, error), changed=True, venv=venv)
     module.exit_json(changed=True, venv=venv, packages=count_packages(venv),
