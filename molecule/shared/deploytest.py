@@ -131,3 +131,23 @@ def marks(host, name):
     """The .deploy-* files of one release (empty when the release is gone)."""
     out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
     return {m for m in out.stdout.split() if m.startswith(".deploy-")}
+
+
+def documented_json():
+    """The JSON shapes docs/json-answers.md documents: {'document': {...}, 'status': {...}, ...}."""
+    import re
+    text = (REPO / "docs" / "json-answers.md").read_text()
+    found = {"document": json.loads(re.search(r"Every document:\n\n```json\n(.*?)```", text, re.S).group(1))}
+    for kind in ("status", "releases", "lock", "check"):
+        body = text.split("## " + kind + "\n", 1)[1]
+        found[kind] = json.loads(re.search(r"```json\n(.*?)```", body, re.S).group(1))
+    return found
+
+
+def json_answer(name, limit, *args):
+    """Run a read-only playbook with DEPLOY_JSON set: (the run, the parsed document or None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answer.json"
+        done = playbook(name, limit, *args, env={"DEPLOY_JSON": str(path)})
+        doc = json.loads(path.read_text()) if path.exists() else None
+    return done, doc

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, flat, health, http,
-                        main_pid, only_on, playbook, recap, refs, release_names, state)
+from deploytest import (ENVS, HOME, USER, as_root, current_release, documented_json, env_name, env_of, flat, health,
+                        http, json_answer, main_pid, only_on, playbook, recap, refs, release_names, state)
 
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
@@ -306,6 +306,30 @@ def test_status_shows_the_live_release_service_and_a_killed_runs_lock_with_its_t
     assert done.calls == {name: 1}
     assert "held by carol for deploy r5" in flat(shown.output)
     assert broken.returncode == 0 and not lock_left, broken.output[-3000:]
+
+
+@pytest.mark.parametrize("kind", ["status", "releases", "lock", "check"])
+def test_each_read_only_playbook_writes_one_json_document_of_the_documented_shape(host, kind):
+    only_on(host, "prod", "one run answers for both environments")
+    done, doc = json_answer(f"{kind}.yml", "prod,test")
+    assert done.returncode == 0, done.output[-3000:]
+    shapes = documented_json()
+    assert doc is not None, done.output[-3000:]
+    assert set(doc) == set(shapes["document"]) and doc["version"] == 1 and doc["kind"] == kind
+    by_env = {e["environment"]: e for e in doc["environments"]}
+    assert set(by_env) == {"prod", "test"}
+    for env, entry in by_env.items():
+        assert set(entry) == set(shapes[kind]), entry
+    prod = by_env["prod"]
+    if kind == "status":
+        assert prod["live"]["name"] == current_release(host) and prod["service"]["active"] == "active"
+        assert set(prod["live"]) == set(shapes["status"]["live"]) and prod["lock"] is None
+    elif kind == "releases":
+        assert prod["live"] == current_release(host) and current_release(host) in [r["name"] for r in prod["releases"]]
+    elif kind == "lock":
+        assert prod["held"] is False and prod["lock"] is None
+    else:
+        assert prod["ready"] is True and {c["name"] for c in prod["checks"]} >= {"git", "bind"}
 
 
 def test_check_mode_says_what_a_real_run_would_do_and_changes_nothing(host):
