@@ -151,3 +151,46 @@ def json_answer(name, limit, *args):
         done = playbook(name, limit, *args, env={"DEPLOY_JSON": str(path)})
         doc = json.loads(path.read_text()) if path.exists() else None
     return done, doc
+
+
+class Webhook:
+    """A small HTTP receiver on the controller's 127.0.0.1 (a thread): `url`, and `received`, the JSON
+    bodies POSTed to it. `status` is what it answers. Use as a context manager."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+        received, self.status = [], status
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(json.loads(body))
+                self.send_response(hook.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook/T0KEN-SECRET" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens (a port bound then released)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return "http://127.0.0.1:%d/hook/T0KEN-SECRET" % port

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from deploytest import (ENVS, HOME, USER, as_root, current_release, documented_json, env_name, env_of, flat, health,
-                        http, json_answer, main_pid, only_on, playbook, recap, refs, release_names, state)
+from deploytest import (ENVS, HOME, USER, Webhook, as_root, closed_port_url, current_release, documented_json,
+                        env_name, env_of, flat, health, http, json_answer, main_pid, only_on, playbook, recap, refs,
+                        release_names, state)
 
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
@@ -318,7 +319,7 @@ def test_each_read_only_playbook_writes_one_json_document_of_the_documented_shap
     assert set(doc) == set(shapes["document"]) and doc["version"] == 1 and doc["kind"] == kind
     by_env = {e["environment"]: e for e in doc["environments"]}
     assert set(by_env) == {"prod", "test"}
-    for env, entry in by_env.items():
+    for entry in by_env.values():
         assert set(entry) == set(shapes[kind]), entry
     prod = by_env["prod"]
     if kind == "status":
@@ -672,3 +673,47 @@ def test_a_failed_rolling_deploy_says_which_hosts_were_not_deployed(host):
     # (it is on stderr, after the recap on stdout).
     assert re.search(r"not (been )?deployed.{0,120}roll-2.{0,40}roll-3|roll-2.{0,40}roll-3.{0,120}not (been )?deployed",
                      out, re.I), out[-3000:]
+
+
+def test_a_deploy_from_r6_to_r8_lists_the_commits_between_and_a_rollback_those_it_takes_back(host):
+    # Also the notification (item 3): an unreachable webhook is a warning only; a local receiver gets the
+    # summary of a success, a rollback and a failure.
+    only_on(host, "prod", "one history is enough")
+    name, sha = host.backend.get_hostname(), refs()
+    six = playbook("deploy.yml", name, "-e", "revision=r6", "-e", "deploy_notify_url=" + closed_port_url(),
+                   "-e", "deploy_notify_timeout=2")
+    assert six.returncode == 0 and health(host)["revision"] == sha["r6"], six.output[-3000:]
+    assert "[WARNING]: the notification was not sent" in six.output and "T0KEN" not in six.output
+    assert recap(six, name)["failed"] == 0 and six.summaries[-1]["result"] == "ok"
+    check = playbook("deploy.yml", name, "--check", "-e", "revision=r8")
+    with Webhook() as hook:
+        done = playbook("deploy.yml", name, "-e", "revision=r8", "-e", "deploy_notify_url=" + hook.url)
+        back = playbook("rollback.yml", name, "-e", "deploy_notify_url=" + hook.url)
+        failed = playbook("deploy.yml", name, "-e", "revision=no-such-ref", "-e", "deploy_notify_url=" + hook.url)
+    between = [f"{sha[r][:12]} Release {r} (VERSION {r}) (Sample Author)" for r in ("r8", "r7")]
+    for run in (check, done):
+        assert run.returncode == 0, run.output[-3000:]
+        out = flat(run.output)
+        first = out.index("commits going out (2):")
+        built = out.index("Extract the commit, link shared paths")
+        assert out.index(between[0], first) < out.index(between[1], first) < built, out[-3000:]
+        assert "commits taken back" not in out and "Release r6 (VERSION r6) (Sample" not in out
+    summary, = done.summaries
+    assert [c["sha"] for c in summary["pending"]["out"]["commits"]] == [sha["r8"], sha["r7"]]
+    assert summary["pending"]["out"]["count"] == 2 and summary["pending"]["back"]["count"] == 0
+    assert back.returncode == 0 and health(host)["revision"] == sha["r6"], back.output[-3000:]
+    out = flat(back.output)
+    taken = out.index("commits taken back (2):")
+    assert taken < out.index(between[0], taken) < out.index(between[1], taken), out[-3000:]
+    rolled, = back.summaries
+    assert [c["subject"] for c in rolled["pending"]["back"]["commits"]] == ["Release r8 (VERSION r8)",
+                                                                         "Release r7 (VERSION r7)"]
+    assert failed.returncode != 0 and health(host)["revision"] == sha["r6"]
+    # The webhook heard all three, each with its summary record and the printed text.
+    assert [(b["action"], b["result"]) for b in hook.received] == [("deploy", "ok"), ("rollback", "ok"),
+                                                                    ("deploy", "failed")]
+    assert hook.received[0]["release"] == summary["release"] and hook.received[0]["pending"] == summary["pending"]
+    assert hook.received[0]["text"].startswith("Deployed prod on " + name)
+    assert hook.received[1]["release"] == rolled["release"] and "commits taken back (2)" in hook.received[1]["text"]
+    assert "no-such-ref" in hook.received[2]["cause"] and hook.received[2]["text"]
+    assert all("T0KEN" not in run.output for run in (done, back, failed))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.hknweb.deploy.plugins.module_utils.pending import lines as pending_lines
 from ansible_collections.hknweb.deploy.plugins.module_utils.story import (begin_story, python_line, release_label,
                                                                           releases_table, run_target, status_lines,
                                                                           lock_line, doctor_lines)
@@ -15,4 +16,4 @@ class FilterModule:
         return {"begin_story": begin_story, "python_line": python_line, "release_label": release_label,
                 "releases_table": releases_table,
                 "run_target": run_target, "status_lines": status_lines,
-                "lock_line": lock_line, "doctor_lines": doctor_lines}
+                "lock_line": lock_line, "doctor_lines": doctor_lines, "pending_lines": pending_lines}

@@ -15,7 +15,7 @@ import re
 import stat
 import uuid
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths
+from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, pending
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import binds, environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
@@ -458,8 +458,11 @@ class Begin:
                                          or live.state != rp.GOOD)
             self.commit_files(sha)
             self.probe()
+            self.result["pending"] = pending.between(run, self.mirror, live.revision if live else None, self.result["sha"])
         elif mode == "rollback":
             self.choose_rollback(inventory)
+            self.result["pending"] = pending.between(run, self.mirror, (self.result["live"] or {}).get("revision"),
+                                                     self.result["target"].get("revision"))
         if mode == "status":
             self.result["intent"] = rp.read_intent(self.path) if os.path.isdir(self.path) else None
             self.result["log_tail"] = rp.log_tail(self.path) if os.path.isdir(self.path) else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import ending
+from ansible_collections.hknweb.deploy.plugins.module_utils import ending, pending
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import describe_age
 
 
@@ -145,6 +145,7 @@ def summary(data):
         "venv": data.get("venv"),
         "seconds": data.get("seconds"),
         "attempted": attempted(data),
+        "pending": begin.get("pending"),
         "started": iso_utc(data.get("started")),
         "ended": iso_utc(data.get("ended")),
     }
@@ -163,6 +164,7 @@ def summary(data):
         lines.append("  what:      %s" % begin_story(begin, "rollback"))
         lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
                                                              short(begin["target"].get("revision"))))
+        lines.extend("  " + line for line in pending.lines(begin.get("pending"), "rollback"))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
     lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
     if out["previous"] and out["previous"] != out["release"]:

@@ -220,6 +220,13 @@ live:
   description: The live release (name, revision, subject, ref), or V(null).
   returned: always
   type: dict
+pending:
+  description:
+    - With O(mode=deploy) or O(mode=rollback), the commits between the live commit and the one going live,
+      read from the mirror - C(known), C(why) (when not known), C(out) (commits the new one adds) and C(back)
+      (commits it takes away), each C(commits) (sha, short, author, subject; newest first, at most 10) and C(count).
+  returned: deploy and rollback modes
+  type: dict
 target:
   description: With O(mode=rollback), the release the rollback makes live.
   returned: with O(mode=rollback)
