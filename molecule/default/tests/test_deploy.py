@@ -717,3 +717,35 @@ def test_a_deploy_from_r6_to_r8_lists_the_commits_between_and_a_rollback_those_i
     assert hook.received[1]["release"] == rolled["release"] and "commits taken back (2)" in hook.received[1]["text"]
     assert "no-such-ref" in hook.received[2]["cause"] and hook.received[2]["text"]
     assert all("T0KEN" not in run.output for run in (done, back, failed))
+
+
+def test_a_failing_before_switch_hook_stops_the_deploy_with_the_live_release_untouched(host):
+    only_on(host, "prod", "one history is enough")
+    name, live, pid = host.backend.get_hostname(), current_release(host), main_pid(host)
+    hooks = {"deploy_hooks_before_switch": ["examples/hooks/django-check.yml", "tests/fixtures/hooks/fails.yml"]}
+    done = playbook("deploy.yml", name, "-e", "revision=r7", "-e", json.dumps(hooks))
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "hook says no (before_switch)" in out and "the live release was not touched" in out, out[-3000:]
+    assert "Run manage.py check in the new release" in out  # the example ran first, and passed
+    assert current_release(host) == live and main_pid(host) == pid and health(host)["revision"] != refs()["r7"]
+    assert f"Live now: {live}" in out, out[-3000:]
+    made = done.summaries[-1]["attempted"]["release"]
+    assert host.file(f"{env_of(host)['path']}/releases/{made}/hook-before_switch.mark").exists  # it ran in the new release
+    assert not host.file(f"{env_of(host)['path']}/releases/{made}/.deploy-complete").exists
+
+
+def test_a_failing_after_live_hook_is_reported_and_never_reverts_the_release(host):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    hooks = {"deploy_hooks_before_switch": ["examples/hooks/django-check.yml"],
+             "deploy_hooks_after_live": ["examples/hooks/warm-up.yml", "tests/fixtures/hooks/fails.yml"]}
+    done = playbook("deploy.yml", name, "-e", "revision=r7", "-e", json.dumps(hooks))
+    assert done.returncode != 0
+    out = flat(done.output)
+    live = current_release(host)
+    assert f"The new release {live} is live and healthy and stays live: nothing was reverted" in out, out[-3000:]
+    assert "GET / from the live release" in out and "hook says no (after_live)" in out
+    assert health(host)["revision"] == refs()["r7"] and done.summaries[-1]["result"] == "ok"
+    assert host.file(f"{env_of(host)['path']}/releases/{live}/hook-after_live.mark").exists
+    assert not host.file(f"{env_of(host)['path']}/releases/{live}/.deploy-bad").exists
