@@ -749,3 +749,53 @@ def test_a_failing_after_live_hook_is_reported_and_never_reverts_the_release(hos
     assert health(host)["revision"] == refs()["r7"] and done.summaries[-1]["result"] == "ok"
     assert host.file(f"{env_of(host)['path']}/releases/{live}/hook-after_live.mark").exists
     assert not host.file(f"{env_of(host)['path']}/releases/{live}/.deploy-bad").exists
+
+
+def test_a_held_environment_refuses_a_deploy_and_a_rollback_with_its_message_until_lifted(host):
+    only_on(host, "prod", "one history is enough")
+    name, base = host.backend.get_hostname(), env_of(host)["path"]
+    held = playbook("lock.yml", name, "-e", "hold='career fair until Friday'")
+    try:
+        assert held.returncode == 0, held.output[-3000:]
+        before = state(host)
+        done = playbook("deploy.yml", name, "-e", "revision=r5", "-e", "deploy_break_lock=true")
+        back = playbook("rollback.yml", name)
+        broken = playbook("lock.yml", name, "-e", "break=true")
+        status = playbook("status.yml", name)
+        after = state(host)
+    finally:
+        lifted = playbook("lock.yml", name, "-e", "unhold=true")
+    for run in (done, back):
+        out = flat(run.output)
+        assert run.returncode != 0 and '"career fair until Friday"' in out and "held on purpose by" in out, out[-3000:]
+        assert f"ansible-playbook lock.yml -l {env_name(host)} -e unhold=true" in out, out[-3000:]
+    assert after == before, "a held environment changed"
+    assert broken.returncode != 0 and "held on purpose" in flat(broken.output)
+    assert "deploys and rollbacks are refused until it is lifted" in flat(status.output)
+    assert lifted.returncode == 0 and not host.file(f"{base}/deploy.lock").exists, lifted.output[-3000:]
+
+
+def test_a_waiting_deploy_goes_on_once_a_live_runs_lock_is_given_back(host):
+    import threading
+    import time
+    only_on(host, "prod", "one history is enough")
+    name, base = host.backend.get_hostname(), env_of(host)["path"]
+    now = int(host.run("date +%s").stdout)
+    record = json.dumps({"holder": "carol", "purpose": "deploy r4", "run": "carols-run", "epoch": now,
+                         "lease_until": now + 600, "lease_seconds": 600})
+    host.run(f"mkdir {base}/deploy.lock && echo '{record}' > {base}/deploy.lock/holder")
+    refused = playbook("deploy.yml", name, "-e", "revision=r7")  # no wait: refused at once
+    results = []
+    waiting = threading.Thread(target=lambda: results.append(
+        playbook("deploy.yml", name, "-e", "revision=r7", "-e", "deploy_lock_wait=90")))
+    waiting.start()
+    time.sleep(12)
+    still_carols = "carols-run" in host.file(f"{base}/deploy.lock/holder").content_string
+    host.run(f"rm -rf {base}/deploy.lock")  # carol's run gives its lock back
+    waiting.join(180)
+    assert refused.returncode != 0 and "holds" in flat(refused.output) and "carol" in flat(refused.output)
+    assert still_carols, "the waiting deploy took a live run's lock"
+    done, = results
+    assert done.returncode == 0, done.output[-3000:]
+    assert re.search(r"waited \d+(\.\d)? s for another run's lock", flat(done.output)), done.output[-3000:]
+    assert not host.file(f"{base}/deploy.lock").exists and health(host)["revision"] == refs()["r7"]

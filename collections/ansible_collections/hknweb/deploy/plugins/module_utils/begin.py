@@ -15,7 +15,7 @@ import re
 import stat
 import uuid
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, pending
+from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, lock_wait, pending
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import binds, environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
@@ -53,6 +53,7 @@ def argument_spec():
         purpose=dict(type="str", default="deploy"),
         break_lock=dict(type="bool", default=False),
         lease=dict(type="int", default=300),
+        lock_wait=dict(type="int", default=0),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
         shared_files_create=dict(type="list", elements="str", default=[]),
@@ -115,8 +116,9 @@ class Begin:
         self.result["lock"] = lock_.read_lock(self.path) if os.path.isdir(self.path) else None
         if self.check or self.p["mode"] == "status":
             return
-        self.result["lock_broken"] = lock_.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"],
-                                                     lease=self.p["lease"], break_stale=self.p["break_lock"])
+        self.result["lock_broken"], self.result["lock_waited"] = lock_wait.take(
+            lambda: lock_.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"],
+                                    lease=self.p["lease"], break_stale=self.p["break_lock"]), self.p["lock_wait"])
         self.result["lease"] = lock_.lease_of(self.path, self.p["run"], self.p["lease"])
         self.result["locked"] = True
 

@@ -51,6 +51,8 @@ def begin_story(begin, mode):
         else:
             parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
                                                                      describe_age(lock.get("age_seconds", 0))))
+    if begin.get("lock_waited"):
+        parts.append("waited %s s for another run's lock (deploy_lock_wait)" % begin["lock_waited"])
     if begin.get("swept_trials"):
         parts.append("stopped the trial run a killed deploy left (%s)" % ", ".join(begin["swept_trials"]))
     if begin.get("shared_changed"):
@@ -296,7 +298,8 @@ def status_lines(info, environment):
     lines.append("rollback: %s" % (release_label(releases.get(target)) if target else "no earlier good release"))
     lock = info.get("lock")
     lines.append("lock:     %s" % ("free" if not lock else "held by %s for %s, taken %s ago" % (
-        lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)))))
+        lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)))
+        + ("; deploys and rollbacks are refused until it is lifted" if (lock or {}).get("hold") else "")))
     if info.get("intent"):
         intent = info["intent"]
         lines.append("unfinished switch: %s %s -> %s (a killed run; the next deploy or rollback undoes it)" % (
@@ -313,6 +316,11 @@ def lock_line(info, environment, breaking=False):
     where = "%s/deploy.lock" % info.get("deploy_path")
     if not lock:
         return "free: no deploy or rollback holds %s" % where
+    if lock.get("hold"):
+        return ("%s is held on purpose by %s since %s (%s ago): \"%s\"; deploys and rollbacks are refused until it "
+                "is lifted: ansible-playbook lock.yml -l %s -e unhold=true" % (
+                    where, lock.get("holder"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)),
+                    lock.get("message"), environment))
     line = "%s is held by %s for %s since %s (%s ago)" % (
         where, lock.get("holder"), lock.get("purpose"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)))
     if lock.get("lease_until"):

@@ -116,6 +116,12 @@ options:
         its own call; a stage's running process keeps it alive too). V(0) - no lease (never taken over).
     type: int
     default: 300
+  lock_wait:
+    description:
+      - Seconds to wait for the lock when a live run (one with a lease) holds it, trying again every second;
+        V(0) - refuse at once. A hold (C(lock.yml -e hold=...)) or a lock without lease is never waited for.
+    type: int
+    default: 0
   shared_dirs:
     description: Folders under C(shared/) linked into every release; created when missing.
     type: list
@@ -268,6 +274,10 @@ lock:
   description: The lock as found - holder, purpose, since, age_seconds - or V(null).
   returned: always
   type: dict
+lock_waited:
+  description: Seconds this run waited for the lock (O(lock_wait)).
+  returned: when the lock was taken
+  type: float
 lock_broken:
   description: The record of a dead run's lock this run took over (with C(why)) or O(break_lock) removed, or V(null).
   returned: always
