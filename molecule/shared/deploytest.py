@@ -62,7 +62,8 @@ def playbook(name, limit, *args, env=None):
         run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                        ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"),
                        ANSIBLE_CALLBACKS_ENABLED="host_calls", HOST_CALLS_FILE=str(calls),
-                       DEPLOY_SUMMARY_JSON=str(summary), **(env or {}))
+                       DEPLOY_SUMMARY_JSON=str(summary))
+        run_env.update(env or {})
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=run_env)
         done.output = done.stdout + done.stderr
         counted = json.loads(calls.read_text())["hosts"] if calls.exists() else {}

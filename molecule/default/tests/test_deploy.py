@@ -799,3 +799,34 @@ def test_a_waiting_deploy_goes_on_once_a_live_runs_lock_is_given_back(host):
     assert done.returncode == 0, done.output[-3000:]
     assert re.search(r"waited \d+(\.\d)? s for another run's lock", flat(done.output)), done.output[-3000:]
     assert not host.file(f"{base}/deploy.lock").exists and health(host)["revision"] == refs()["r7"]
+
+
+def test_a_run_writes_its_log_file_where_the_user_chose_and_the_summary_names_it(host, tmp_path):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    folder = tmp_path / "deploy-logs"
+    done = playbook("deploy.yml", name, "-e", "revision=r7", env={
+        "DEPLOY_LOG_DIR": str(folder), "ANSIBLE_CALLBACKS_ENABLED": "host_calls,hknweb.deploy.run_log"})
+    assert done.returncode == 0, done.output[-3000:]
+    log, = folder.iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}Z-deploy-\d+\.log", log.name)
+    summary, = done.summaries
+    assert summary["log_file"] == str(log) and f"log: {log}" in flat(done.output)
+    text = log.read_text()
+    assert f"[{name}] Summary: what is live, where, what changed: ok" in text and "RECAP " + name in text
+    assert done.calls == {name: 2}, "the log costs no round trip"
+
+
+def test_logs_shows_the_journal_of_the_service_and_socket_since_the_last_deploy(host):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    done = playbook("logs.yml", name, "-e", "lines=20", "-e", "since_deploy=true")
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    last = host.run(f"tail -1 {env_of(host)['path']}/revisions.log").stdout.split("\t")[0]
+    assert "prod: hknweb.service and hknweb.socket, since " + last in out, out[-3000:]
+    shown = int(re.search(r"\((\d+) lines\)", out).group(1))
+    assert 0 < shown <= 20
+    assert done.calls == {name: 1}
+    refused = playbook("logs.yml", name, "-e", "lines=0")
+    assert refused.returncode != 0 and "lines is 0; give 1 to 10000" in flat(refused.output)

@@ -44,6 +44,10 @@ class ActionModule(ActionBase):
         else:
             out, lines = summary(data)
             message = "\n".join(lines)
+        out["log_file"] = os.environ.get("DEPLOY_RUN_LOG")  # the run's log (callback run_log, DEPLOY_LOG_DIR)
+        if out["log_file"]:
+            lines.append("  log:       %s" % out["log_file"])
+            message = message + "\nLog: %s" % out["log_file"] if data.get("failed") else "\n".join(lines)
         path = os.environ.get("DEPLOY_SUMMARY_JSON")
         warnings = [append_json(path, out) if path else None]
         if notify_url and not data["check_mode"]:  # the summary posted to the webhook (deploy_notify_url), success or failure
