@@ -157,7 +157,8 @@ def held(host, done, before):
 
 def unheld(host, done, before):
     assert done.returncode == 0, done.output[-3000:]
-    assert not host.file(f"{env_of(host)['path']}/deploy.lock").exists and "hold lifted" in flat(done.output)
+    assert not host.file(f"{env_of(host)['path']}/deploy.lock").exists
+    assert "free: no deploy or rollback holds" in flat(done.output)
 
 
 def logs_shown(host, done, before):
