@@ -62,7 +62,8 @@ def playbook(name, limit, *args, env=None):
         run_env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                        ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "callback_plugins"),
                        ANSIBLE_CALLBACKS_ENABLED="host_calls", HOST_CALLS_FILE=str(calls),
-                       DEPLOY_SUMMARY_JSON=str(summary), **(env or {}))
+                       DEPLOY_SUMMARY_JSON=str(summary))
+        run_env.update(env or {})
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=run_env)
         done.output = done.stdout + done.stderr
         counted = json.loads(calls.read_text())["hosts"] if calls.exists() else {}
@@ -131,3 +132,66 @@ def marks(host, name):
     """The .deploy-* files of one release (empty when the release is gone)."""
     out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")
     return {m for m in out.stdout.split() if m.startswith(".deploy-")}
+
+
+def documented_json():
+    """The JSON shapes docs/json-answers.md documents: {'document': {...}, 'status': {...}, ...}."""
+    import re
+    text = (REPO / "docs" / "json-answers.md").read_text()
+    found = {"document": json.loads(re.search(r"Every document:\n\n```json\n(.*?)```", text, re.S).group(1))}
+    for kind in ("status", "releases", "lock", "check"):
+        body = text.split("## " + kind + "\n", 1)[1]
+        found[kind] = json.loads(re.search(r"```json\n(.*?)```", body, re.S).group(1))
+    return found
+
+
+def json_answer(name, limit, *args):
+    """Run a read-only playbook with DEPLOY_JSON set: (the run, the parsed document or None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answer.json"
+        done = playbook(name, limit, *args, env={"DEPLOY_JSON": str(path)})
+        doc = json.loads(path.read_text()) if path.exists() else None
+    return done, doc
+
+
+class Webhook:
+    """A small HTTP receiver on the controller's 127.0.0.1 (a thread): `url`, and `received`, the JSON
+    bodies POSTed to it. `status` is what it answers. Use as a context manager."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+        received, self.status = [], status
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(json.loads(body))
+                self.send_response(hook.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook/T0KEN-SECRET" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens (a port bound then released)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return "http://127.0.0.1:%d/hook/T0KEN-SECRET" % port

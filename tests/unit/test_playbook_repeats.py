@@ -8,7 +8,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BOILERPLATE = [re.compile(p) for p in (
-    r"^- name: (Check the [A-Za-z ]+ knobs?|Name the run, say what it touches)$",
+    r"^- name: (Check the [A-Za-z ]+ knobs?|Name the run, say what it touches|Know the [a-z ]+ settings .*)$",
+    r"^(hosts: all|gather_facts: false)$",
     r"^ansible\.builtin\.import_role: \{name: [a-z_]+, rolespec_validate: false\}$",
     r"^ansible\.builtin\.import_role: \{name: deploy, tasks_from: summary, rolespec_validate: false\}$",
     r"^ansible\.builtin\.import_tasks: tasks/name_run\.yml$",

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from deploytest import (ENVS, HOME, USER, as_root, current_release, env_name, env_of, flat, health, http,
-                        main_pid, only_on, playbook, recap, refs, release_names, state)
+from deploytest import (ENVS, HOME, USER, Webhook, as_root, closed_port_url, current_release, documented_json,
+                        env_name, env_of, flat, health, http, json_answer, main_pid, only_on, playbook, recap, refs,
+                        release_names, state)
 
 RELEASE_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
@@ -306,6 +307,30 @@ def test_status_shows_the_live_release_service_and_a_killed_runs_lock_with_its_t
     assert done.calls == {name: 1}
     assert "held by carol for deploy r5" in flat(shown.output)
     assert broken.returncode == 0 and not lock_left, broken.output[-3000:]
+
+
+@pytest.mark.parametrize("kind", ["status", "releases", "lock", "check"])
+def test_each_read_only_playbook_writes_one_json_document_of_the_documented_shape(host, kind):
+    only_on(host, "prod", "one run answers for both environments")
+    done, doc = json_answer(f"{kind}.yml", "prod,test")
+    assert done.returncode == 0, done.output[-3000:]
+    shapes = documented_json()
+    assert doc is not None, done.output[-3000:]
+    assert set(doc) == set(shapes["document"]) and doc["version"] == 1 and doc["kind"] == kind
+    by_env = {e["environment"]: e for e in doc["environments"]}
+    assert set(by_env) == {"prod", "test"}
+    for entry in by_env.values():
+        assert set(entry) == set(shapes[kind]), entry
+    prod = by_env["prod"]
+    if kind == "status":
+        assert prod["live"]["name"] == current_release(host) and prod["service"]["active"] == "active"
+        assert set(prod["live"]) == set(shapes["status"]["live"]) and prod["lock"] is None
+    elif kind == "releases":
+        assert prod["live"] == current_release(host) and current_release(host) in [r["name"] for r in prod["releases"]]
+    elif kind == "lock":
+        assert prod["held"] is False and prod["lock"] is None
+    else:
+        assert prod["ready"] is True and {c["name"] for c in prod["checks"]} >= {"git", "bind"}
 
 
 def test_check_mode_says_what_a_real_run_would_do_and_changes_nothing(host):
@@ -648,3 +673,160 @@ def test_a_failed_rolling_deploy_says_which_hosts_were_not_deployed(host):
     # (it is on stderr, after the recap on stdout).
     assert re.search(r"not (been )?deployed.{0,120}roll-2.{0,40}roll-3|roll-2.{0,40}roll-3.{0,120}not (been )?deployed",
                      out, re.I), out[-3000:]
+
+
+def test_a_deploy_from_r6_to_r8_lists_the_commits_between_and_a_rollback_those_it_takes_back(host):
+    # Also the notification (item 3): an unreachable webhook is a warning only; a local receiver gets the
+    # summary of a success, a rollback and a failure.
+    only_on(host, "prod", "one history is enough")
+    name, sha = host.backend.get_hostname(), refs()
+    six = playbook("deploy.yml", name, "-e", "revision=r6", "-e", "deploy_notify_url=" + closed_port_url(),
+                   "-e", "deploy_notify_timeout=2")
+    assert six.returncode == 0 and health(host)["revision"] == sha["r6"], six.output[-3000:]
+    assert "[WARNING]: the notification was not sent" in six.output and "T0KEN" not in six.output
+    assert recap(six, name)["failed"] == 0 and six.summaries[-1]["result"] == "ok"
+    check = playbook("deploy.yml", name, "--check", "-e", "revision=r8")
+    with Webhook() as hook:
+        done = playbook("deploy.yml", name, "-e", "revision=r8", "-e", "deploy_notify_url=" + hook.url)
+        back = playbook("rollback.yml", name, "-e", "deploy_notify_url=" + hook.url)
+        failed = playbook("deploy.yml", name, "-e", "revision=no-such-ref", "-e", "deploy_notify_url=" + hook.url)
+    between = [f"{sha[r][:12]} Release {r} (VERSION {r}) (Sample Author)" for r in ("r8", "r7")]
+    for run in (check, done):
+        assert run.returncode == 0, run.output[-3000:]
+        out = flat(run.output)
+        first = out.index("commits going out (2):")
+        built = out.index("Extract the commit, link shared paths")
+        assert out.index(between[0], first) < out.index(between[1], first) < built, out[-3000:]
+        assert "commits taken back" not in out and "Release r6 (VERSION r6) (Sample" not in out
+    summary, = done.summaries
+    assert [c["sha"] for c in summary["pending"]["out"]["commits"]] == [sha["r8"], sha["r7"]]
+    assert summary["pending"]["out"]["count"] == 2 and summary["pending"]["back"]["count"] == 0
+    assert back.returncode == 0 and health(host)["revision"] == sha["r6"], back.output[-3000:]
+    out = flat(back.output)
+    taken = out.index("commits taken back (2):")
+    assert taken < out.index(between[0], taken) < out.index(between[1], taken), out[-3000:]
+    rolled, = back.summaries
+    assert [c["subject"] for c in rolled["pending"]["back"]["commits"]] == ["Release r8 (VERSION r8)",
+                                                                         "Release r7 (VERSION r7)"]
+    assert failed.returncode != 0 and health(host)["revision"] == sha["r6"]
+    # The webhook heard all three, each with its summary record and the printed text.
+    assert [(b["action"], b["result"]) for b in hook.received] == [("deploy", "ok"), ("rollback", "ok"),
+                                                                    ("deploy", "failed")]
+    assert hook.received[0]["release"] == summary["release"] and hook.received[0]["pending"] == summary["pending"]
+    assert hook.received[0]["text"].startswith("Deployed prod on " + name)
+    assert hook.received[1]["release"] == rolled["release"] and "commits taken back (2)" in hook.received[1]["text"]
+    assert "no-such-ref" in hook.received[2]["cause"] and hook.received[2]["text"]
+    assert all("T0KEN" not in run.output for run in (done, back, failed))
+
+
+def test_a_failing_before_switch_hook_stops_the_deploy_with_the_live_release_untouched(host):
+    only_on(host, "prod", "one history is enough")
+    name, live, pid = host.backend.get_hostname(), current_release(host), main_pid(host)
+    hooks = {"deploy_hooks_before_switch": ["examples/hooks/django-check.yml", "tests/fixtures/hooks/fails.yml"]}
+    done = playbook("deploy.yml", name, "-e", "revision=r7", "-e", json.dumps(hooks))
+    assert done.returncode != 0
+    out = flat(done.output)
+    assert "hook says no (before_switch)" in out and "the live release was not touched" in out, out[-3000:]
+    assert "Run manage.py check in the new release" in out  # the example ran first, and passed
+    assert current_release(host) == live and main_pid(host) == pid and health(host)["revision"] != refs()["r7"]
+    assert f"Live now: {live}" in out, out[-3000:]
+    made = done.summaries[-1]["attempted"]["release"]
+    assert host.file(f"{env_of(host)['path']}/releases/{made}/hook-before_switch.mark").exists  # it ran in the new release
+    assert not host.file(f"{env_of(host)['path']}/releases/{made}/.deploy-complete").exists
+
+
+def test_a_failing_after_live_hook_is_reported_and_never_reverts_the_release(host):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    hooks = {"deploy_hooks_before_switch": ["examples/hooks/django-check.yml"],
+             "deploy_hooks_after_live": ["examples/hooks/warm-up.yml", "tests/fixtures/hooks/fails.yml"]}
+    done = playbook("deploy.yml", name, "-e", "revision=r7", "-e", json.dumps(hooks))
+    assert done.returncode != 0
+    out = flat(done.output)
+    live = current_release(host)
+    assert f"The new release {live} is live and healthy and stays live: nothing was reverted" in out, out[-3000:]
+    assert "GET / from the live release" in out and "hook says no (after_live)" in out
+    assert health(host)["revision"] == refs()["r7"] and done.summaries[-1]["result"] == "ok"
+    assert host.file(f"{env_of(host)['path']}/releases/{live}/hook-after_live.mark").exists
+    assert not host.file(f"{env_of(host)['path']}/releases/{live}/.deploy-bad").exists
+
+
+def test_a_held_environment_refuses_a_deploy_and_a_rollback_with_its_message_until_lifted(host):
+    only_on(host, "prod", "one history is enough")
+    name, base = host.backend.get_hostname(), env_of(host)["path"]
+    held = playbook("lock.yml", name, "-e", "hold='career fair until Friday'")
+    try:
+        assert held.returncode == 0, held.output[-3000:]
+        before = state(host)
+        done = playbook("deploy.yml", name, "-e", "revision=r5", "-e", "deploy_break_lock=true")
+        back = playbook("rollback.yml", name)
+        broken = playbook("lock.yml", name, "-e", "break=true")
+        status = playbook("status.yml", name)
+        after = state(host)
+    finally:
+        lifted = playbook("lock.yml", name, "-e", "unhold=true")
+    for run in (done, back):
+        out = flat(run.output)
+        assert run.returncode != 0 and '"career fair until Friday"' in out and "held on purpose by" in out, out[-3000:]
+        assert f"ansible-playbook lock.yml -l {env_name(host)} -e unhold=true" in out, out[-3000:]
+    assert after == before, "a held environment changed"
+    assert broken.returncode != 0 and "held on purpose" in flat(broken.output)
+    assert "deploys and rollbacks are refused until it is lifted" in flat(status.output)
+    assert lifted.returncode == 0 and not host.file(f"{base}/deploy.lock").exists, lifted.output[-3000:]
+
+
+def test_a_waiting_deploy_goes_on_once_a_live_runs_lock_is_given_back(host):
+    import threading
+    import time
+    only_on(host, "prod", "one history is enough")
+    name, base = host.backend.get_hostname(), env_of(host)["path"]
+    now = int(host.run("date +%s").stdout)
+    record = json.dumps({"holder": "carol", "purpose": "deploy r4", "run": "carols-run", "epoch": now,
+                         "lease_until": now + 600, "lease_seconds": 600})
+    host.run(f"mkdir {base}/deploy.lock && echo '{record}' > {base}/deploy.lock/holder")
+    refused = playbook("deploy.yml", name, "-e", "revision=r7")  # no wait: refused at once
+    results = []
+    waiting = threading.Thread(target=lambda: results.append(
+        playbook("deploy.yml", name, "-e", "revision=r7", "-e", "deploy_lock_wait=90")))
+    waiting.start()
+    time.sleep(12)
+    still_carols = "carols-run" in host.file(f"{base}/deploy.lock/holder").content_string
+    host.run(f"rm -rf {base}/deploy.lock")  # carol's run gives its lock back
+    waiting.join(180)
+    assert refused.returncode != 0 and "holds" in flat(refused.output) and "carol" in flat(refused.output)
+    assert still_carols, "the waiting deploy took a live run's lock"
+    done, = results
+    assert done.returncode == 0, done.output[-3000:]
+    assert re.search(r"waited \d+(\.\d)? s for another run's lock", flat(done.output)), done.output[-3000:]
+    assert not host.file(f"{base}/deploy.lock").exists and health(host)["revision"] == refs()["r7"]
+
+
+def test_a_run_writes_its_log_file_where_the_user_chose_and_the_summary_names_it(host, tmp_path):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    folder = tmp_path / "deploy-logs"
+    done = playbook("deploy.yml", name, "-e", "revision=r7", env={
+        "DEPLOY_LOG_DIR": str(folder), "ANSIBLE_CALLBACKS_ENABLED": "host_calls,hknweb.deploy.run_log"})
+    assert done.returncode == 0, done.output[-3000:]
+    log, = folder.iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}Z-deploy-\d+\.log", log.name)
+    summary, = done.summaries
+    assert summary["log_file"] == str(log) and f"log: {log}" in flat(done.output)
+    text = log.read_text()
+    assert f"[{name}] Summary: what is live, where, what changed: ok" in text and "RECAP " + name in text
+    assert done.calls == {name: 2}, "the log costs no round trip"
+
+
+def test_logs_shows_the_journal_of_the_service_and_socket_since_the_last_deploy(host):
+    only_on(host, "prod", "one history is enough")
+    name = host.backend.get_hostname()
+    done = playbook("logs.yml", name, "-e", "lines=20", "-e", "since_deploy=true")
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    last = host.run(f"tail -1 {env_of(host)['path']}/revisions.log").stdout.split("\t")[0]
+    assert "prod: hknweb.service and hknweb.socket, since " + last in out, out[-3000:]
+    shown = int(re.search(r"\((\d+) lines\)", out).group(1))
+    assert 0 < shown <= 20
+    assert done.calls == {name: 1}
+    refused = playbook("logs.yml", name, "-e", "lines=0")
+    assert refused.returncode != 0 and "lines is 0; give 1 to 10000" in flat(refused.output)

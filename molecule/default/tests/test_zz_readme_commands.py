@@ -148,6 +148,25 @@ def lock_broken(host, done, before):
     assert "carol" in flat(done.output)
 
 
+def held(host, done, before):
+    assert done.returncode == 0, done.output[-3000:]
+    record = host.file(f"{env_of(host)['path']}/deploy.lock/holder").content_string
+    assert '"hold": true' in record and "career fair until Friday" in record
+    assert "held on purpose" in flat(done.output) and "career fair until Friday" in flat(done.output)
+
+
+def unheld(host, done, before):
+    assert done.returncode == 0, done.output[-3000:]
+    assert not host.file(f"{env_of(host)['path']}/deploy.lock").exists
+    assert "free: no deploy or rollback holds" in flat(done.output)
+
+
+def logs_shown(host, done, before):
+    assert done.returncode == 0, done.output[-3000:]
+    out = flat(done.output)
+    assert "hknweb.service" in out and "hknweb.socket" in out and "Booting worker" in out, out[-3000:]
+
+
 def journal(host, done, before):
     assert done.rc == 0 and done.stdout.strip(), done.stderr
 
@@ -176,6 +195,9 @@ OUTCOMES = [
     (r"check\.yml -l prod$", doctor),
     (r"lock\.yml -l prod$", lock_shown),
     (r"lock\.yml -l prod -e break=true$", lock_broken),
+    (r"lock\.yml -l prod -e \"hold='career fair until Friday'\"$", held),
+    (r"lock\.yml -l prod -e unhold=true$", unheld),
+    (r"logs\.yml -l prod$", logs_shown),
     (r"journalctl --user -u hknweb\.service -n 100$", journal),
     (r"systemctl --user status hknweb\.service hknweb\.socket$", units_shown),
     (r"sudo loginctl enable-linger hkn$", lingering),

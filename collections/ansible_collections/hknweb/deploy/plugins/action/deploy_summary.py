@@ -11,6 +11,7 @@ import time
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import notify
 from ansible_collections.hknweb.deploy.plugins.module_utils.story import failure_ending, summary
 
 
@@ -33,6 +34,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         data = dict(self._task.args)
+        notify_url, timeout = data.pop("notify_url", None), data.pop("notify_timeout", None) or 5
         data["check_mode"] = bool(self._task.check_mode)
         started = data.get("started")
         data["ended"] = time.time()
@@ -42,10 +44,16 @@ class ActionModule(ActionBase):
         else:
             out, lines = summary(data)
             message = "\n".join(lines)
+        out["log_file"] = os.environ.get("DEPLOY_RUN_LOG")  # the run's log (callback run_log, DEPLOY_LOG_DIR)
+        if out["log_file"]:
+            lines.append("  log:       %s" % out["log_file"])
+            message = message + "\nLog: %s" % out["log_file"] if data.get("failed") else "\n".join(lines)
         path = os.environ.get("DEPLOY_SUMMARY_JSON")
-        warning = append_json(path, out) if path else None
-        if warning:
-            result["warnings"] = [warning]
+        warnings = [append_json(path, out) if path else None]
+        if notify_url and not data["check_mode"]:  # the summary posted to the webhook (deploy_notify_url), success or failure
+            warnings.append(notify.post(notify_url, notify.payload(out, message), float(timeout)))
+        if any(warnings):
+            result["warnings"] = [w for w in warnings if w]
         # Shown at default verbosity, like debug's msg; the JSON line is the machine-readable form.
         result.update(changed=False, msg=message if data.get("failed") else lines, summary=out,
                       _ansible_verbose_always=True)

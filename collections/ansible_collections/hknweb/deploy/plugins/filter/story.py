@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.hknweb.deploy.plugins.module_utils.pending import lines as pending_lines
 from ansible_collections.hknweb.deploy.plugins.module_utils.story import (begin_story, python_line, release_label,
                                                                           releases_table, run_target, status_lines,
                                                                           lock_line, doctor_lines)
@@ -16,4 +17,5 @@ class FilterModule:
         return {"begin_story": begin_story, "python_line": python_line, "release_label": release_label,
                 "releases_table": releases_table,
                 "run_target": run_target, "status_lines": status_lines,
-                "lock_line": lock_line, "doctor_lines": doctor_lines, "failure_of": failure_of}
+                "lock_line": lock_line, "doctor_lines": doctor_lines, "failure_of": failure_of,
+                "pending_lines": pending_lines}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, layout, stages
+from ansible_collections.hknweb.deploy.plugins.module_utils import env_paths, layout, lock_wait, pending, stages
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin_steps as decide
 from ansible_collections.hknweb.deploy.plugins.module_utils import doctor
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
@@ -31,10 +31,10 @@ from ansible_collections.hknweb.deploy.plugins.module_utils.step_runner import C
 
 DEPLOY = ("check_ref", "check_path", "read_tree", "check_inputs", "host_checks", "check_current", "check_bind",
           "layout", "lock", "claim_bind", "read_inventory", "recover", "sweep", "shared", "venvs", "fetch_and_resolve",
-          "commit_files", "probe", "describe")
+          "commit_files", "probe", "pending", "describe")
 ROLLBACK = ("check_path", "read_tree", "check_inputs", "host_checks", "check_current", "check_rollback_target",
             "check_bind", "layout", "lock", "claim_bind", "read_inventory", "recover", "sweep", "shared",
-            "venvs", "choose_rollback", "describe")
+            "venvs", "choose_rollback", "pending", "describe")
 # Which option holds each kind of template, the variable a refusal names, and where it is written.
 TEMPLATES = (("shared_templates", "deploy_shared_templates", ""), ("home_templates", "deploy_home_templates", "~/"))
 
@@ -62,6 +62,7 @@ def argument_spec():
         break_lock=dict(type="bool", default=False),
         rollback_anyway=dict(type="bool", default=False),
         lease=dict(type="int", default=300),
+        lock_wait=dict(type="int", default=0),
         shared_dirs=dict(type="list", elements="str", default=[]),
         shared_files=dict(type="list", elements="str", default=[]),
         shared_files_create=dict(type="list", elements="str", default=[]),
@@ -249,8 +250,9 @@ class Begin(CommitSteps):
         self.result["lock"] = self.host.read_lock(self.path) if self.host.is_dir(self.path) else None
         if self.check:
             return
-        self.result["lock_broken"] = self.host.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"],
-                                                         self.p["lease"], self.p["break_lock"])
+        self.result["lock_broken"], self.result["lock_waited"] = lock_wait.take(
+            lambda: self.host.take_lock(self.path, self.p["holder"], self.p["purpose"], self.p["run"], self.p["lease"],
+                                        self.p["break_lock"]), self.p["lock_wait"])
         self.result["lease"] = self.host.lease_of(self.path, self.p["run"], self.p["lease"])
         self.result["locked"] = True
 
@@ -345,6 +347,12 @@ class Begin(CommitSteps):
                                                      for p in missing]))
         self.result["target"] = self.describe_one(self.inventory, target)
         self.result["direction"] = decide.direction(live, target)
+
+    def pending(self):
+        """The commits going out (a deploy) or taken back (a rollback), read from the mirror (pending.py)."""
+        live = self.inventory.get(self.inventory.live) if self.inventory.live else None
+        new = self.sha if self.p["mode"] == "deploy" else (self.result.get("target") or {}).get("revision")
+        self.result["pending"] = pending.between(self.host.run, self.mirror, live.revision if live else None, new)
 
     def describe(self):
         inventory = self.inventory

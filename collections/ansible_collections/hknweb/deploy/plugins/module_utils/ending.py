@@ -92,6 +92,8 @@ def kind_of(data, live):
     if stage == stages.LOCK:
         # A lock with a lease is taken over by itself once its run is dead; one without (an older
         # version's) only a person can judge (module_utils/lock.alive says which in the cause).
+        if "is held on purpose" in cause:
+            return "held"  # a hold (holds.py): nobody gives it back by themselves, and nobody may break it
         return "old lock" if "carries no lease" in cause else "lock"
     if "No space left on device" in cause or "ENOSPC" in cause:
         return "disk"
@@ -140,6 +142,9 @@ def next_step(case):
         return ("wait for the run that holds the lock; if it was killed, the next ansible-playbook %s.yml %s takes "
                 "the lock over by itself once its lease has run out and no stage of it runs (ansible-playbook "
                 "lock.yml %s shows the holder and the lease)" % (action, scope, scope))
+    if kind == "held":
+        return ("the environment is held on purpose (the message above); once it may change, whoever held it lifts "
+                "the hold: ansible-playbook lock.yml %s -e unhold=true, then ansible-playbook %s.yml %s" % (scope, action, scope))
     if kind == "old lock":
         return ("if the run that holds the lock is over (its lock, from an older version, has no lease): "
                 "ansible-playbook lock.yml %s -e break=true removes it (ansible-playbook lock.yml %s shows it)"

@@ -77,6 +77,8 @@ def alive(record, now, process_running):
     process that last renewed it still runs (a long venv build outlives any lease). A record
     without a lease (an older version's, or half-known) is alive: only a person may judge it."""
     until = record.get("lease_until")
+    if record.get("hold"):
+        return True, "it is held on purpose: %s" % record.get("message")
     if not isinstance(until, (int, float)):
         return True, "it carries no lease (taken by an older version)"
     if now < until:
@@ -197,7 +199,7 @@ def _sweep_temporaries(deploy_path, now):
                 pass
 
 
-def _install(deploy_path, record):
+def install(deploy_path, record):
     """Build the lock aside and rename it into place. True when it is ours; False when a lock
     is there already. OSError (a full disk) leaves nothing behind."""
     temp = os.path.join(deploy_path, _TEMP_PREFIX + uuid.uuid4().hex)
@@ -214,6 +216,9 @@ def _install(deploy_path, record):
 
 
 def held_message(lock_path, info, why, breaking=False):
+    if info.get("hold"):
+        from ansible_collections.hknweb.deploy.plugins.module_utils import holds
+        return holds.refusal(lock_path, info)
     if breaking:
         then = ("It is not broken: breaking the lock of a live run would let two runs change one environment. "
                 "Wait for it; once its lease has run out and no stage of it runs, the next run takes it over.")
@@ -236,7 +241,7 @@ def take_lock(deploy_path, holder, purpose, run, lease=None, break_stale=False, 
     record = record_for(holder, purpose, run, when, lease, os.getpid(), process_start(os.getpid()))
     lock = os.path.join(deploy_path, LOCK_DIR)
     try:
-        if _install(deploy_path, record):
+        if install(deploy_path, record):
             return None
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -246,21 +251,21 @@ def take_lock(deploy_path, holder, purpose, run, lease=None, break_stale=False, 
         raise
     info = read_lock(deploy_path, when)
     if info is None:  # given back meanwhile
-        if _install(deploy_path, record):
+        if install(deploy_path, record):
             return None
         info = read_lock(deploy_path, when) or {}
     is_alive, why = alive(info, when, running)
-    if is_alive and break_stale and info.get("lease_until") is None:
+    if is_alive and break_stale and info.get("lease_until") is None and not info.get("hold"):
         is_alive, why = False, "it carries no lease and deploy_break_lock=true was given"
-    if is_alive or not _take_over(deploy_path, info):
+    if is_alive or not take_over(deploy_path, info):
         raise LockHeld(held_message(lock, info, why), dict(info, alive=True, why=why))
-    if not _install(deploy_path, record):
+    if not install(deploy_path, record):
         info = read_lock(deploy_path, when) or {}
         raise LockHeld(held_message(lock, info, "it was taken just now"), dict(info, alive=True))
     return dict(info, alive=False, why=why)
 
 
-def _take_over(deploy_path, dead):
+def take_over(deploy_path, dead):
     """Move a dead run's lock aside, making sure it is still the one judged dead."""
     aside = os.path.join(deploy_path, _DEAD_PREFIX + uuid.uuid4().hex)
     try:
@@ -290,10 +295,10 @@ def break_lock(deploy_path, now=None, running=process_running):
     if info is None:
         return None
     is_alive, why = alive(info, when, running)
-    if is_alive and info.get("lease_until") is not None:
+    if is_alive and (info.get("lease_until") is not None or info.get("hold")):
         raise LockHeld(held_message(os.path.join(deploy_path, LOCK_DIR), info, why, breaking=True),
                        dict(info, alive=True, why=why))
-    if not _take_over(deploy_path, info):
+    if not take_over(deploy_path, info):
         raise LockHeld("the lock changed while it was being broken; run lock.yml again. Nothing was changed.", info)
     return dict(info, alive=False, why=why)
 
@@ -331,7 +336,7 @@ def give_lock(deploy_path, run):
     info = read_lock(deploy_path)
     if info is None or info.get("run") != run:
         return False
-    return _take_over(deploy_path, info)
+    return take_over(deploy_path, info)
 
 
 # --- the stages' side ------------------------------------------------------------------------

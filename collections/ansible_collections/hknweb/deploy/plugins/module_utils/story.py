@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import ending, layout
+from ansible_collections.hknweb.deploy.plugins.module_utils import ending, layout, pending
 from ansible_collections.hknweb.deploy.plugins.module_utils.lock import describe_age
 
 
@@ -51,6 +51,8 @@ def begin_story(begin, mode):
         else:
             parts.append("broke the lock of %s (%s, taken %s ago)" % (lock.get("holder"), lock.get("purpose"),
                                                                      describe_age(lock.get("age_seconds", 0))))
+    if begin.get("lock_waited"):
+        parts.append("waited %s s for another run's lock (deploy_lock_wait)" % begin["lock_waited"])
     if begin.get("swept_trials"):
         parts.append("stopped the trial run a killed deploy left (%s)" % ", ".join(begin["swept_trials"]))
     if begin.get("shared_changed"):
@@ -148,6 +150,7 @@ def summary(data):
         "venv": data.get("venv"),
         "seconds": data.get("seconds"),
         "attempted": attempted(data),
+        "pending": begin.get("pending"),
         "started": iso_utc(data.get("started")),
         "ended": iso_utc(data.get("ended")),
     }
@@ -171,6 +174,7 @@ def summary(data):
     if action == "rollback" and begin.get("target") and not begin.get("stayed"):
         lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
                                                              short(begin["target"].get("revision"))))
+        lines.extend("  " + line for line in pending.lines(begin.get("pending"), "rollback"))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
     lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
     if out["previous"] and out["previous"] != out["release"]:
@@ -302,7 +306,8 @@ def status_lines(info, environment):
     lines.append("rollback: %s" % (release_label(releases.get(target)) if target else "no earlier good release"))
     lock = info.get("lock")
     lines.append("lock:     %s" % ("free" if not lock else "held by %s for %s, taken %s ago" % (
-        lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)))))
+        lock.get("holder"), lock.get("purpose"), describe_age(lock.get("age_seconds", 0)))
+        + ("; deploys and rollbacks are refused until it is lifted" if (lock or {}).get("hold") else "")))
     if info.get("intent"):
         intent = info["intent"]
         lines.append("unfinished switch: %s %s -> %s (a killed run; the next deploy or rollback undoes it)" % (
@@ -319,6 +324,11 @@ def lock_line(info, environment, breaking=False):
     where = "%s/%s" % (info.get("deploy_path"), layout.LOCK_DIR)
     if not lock:
         return "free: no deploy or rollback holds %s" % where
+    if lock.get("hold"):
+        return ("%s is held on purpose by %s since %s (%s ago): \"%s\"; deploys and rollbacks are refused until it "
+                "is lifted: ansible-playbook lock.yml -l %s -e unhold=true" % (
+                    where, lock.get("holder"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)),
+                    lock.get("message"), environment))
     line = "%s is held by %s for %s since %s (%s ago)" % (
         where, lock.get("holder"), lock.get("purpose"), lock.get("since", "?"), describe_age(lock.get("age_seconds", 0)))
     if lock.get("lease_until"):

@@ -123,6 +123,12 @@ options:
         the second is refused before any change.
     type: bool
     default: false
+  lock_wait:
+    description:
+      - Seconds to wait for the lock when a live run (one with a lease) holds it, trying again every second;
+        V(0) - refuse at once. A hold (C(lock.yml -e hold=...)) or a lock without lease is never waited for.
+    type: int
+    default: 0
   shared_dirs:
     description: Folders under C(shared/) linked into every release; created when missing.
     type: list
@@ -227,6 +233,13 @@ live:
   description: The live release (name, revision, subject, ref), or V(null).
   returned: always
   type: dict
+pending:
+  description:
+    - With O(mode=deploy) or O(mode=rollback), the commits between the live commit and the one going live,
+      read from the mirror - C(known), C(why) (when not known), C(out) (commits the new one adds) and C(back)
+      (commits it takes away), each C(commits) (sha, short, author, subject; newest first, at most 10) and C(count).
+  returned: deploy and rollback modes
+  type: dict
 target:
   description: With O(mode=rollback), the release the rollback makes live.
   returned: with O(mode=rollback)
@@ -273,6 +286,10 @@ lock:
   description: The lock as found - holder, purpose, since, age_seconds - or V(null).
   returned: always
   type: dict
+lock_waited:
+  description: Seconds this run waited for the lock (O(lock_wait)).
+  returned: when the lock was taken
+  type: float
 lock_broken:
   description: The record of a dead run's lock this run took over (with C(why)) or O(break_lock) removed, or V(null).
   returned: always

@@ -97,6 +97,16 @@ options:
     description: Every host of the play (C(ansible_play_hosts_all)), to name those a failed batch stops.
     type: list
     elements: str
+  notify_url:
+    description:
+      - A webhook URL (a secret, from vault; never printed). When set, the summary's JSON record plus C(text)
+        (what the run printed, Slack's field) is POSTed to it after the run, success or failure. A webhook that
+        fails or does not answer within O(notify_timeout) is a warning; the run's result is unchanged.
+    type: str
+  notify_timeout:
+    description: Seconds to wait for the webhook.
+    type: float
+    default: 5
   hints:
     description: Sentences added to a failure ending when their C(match) text is in the cause (C(match), C(say)).
     type: list

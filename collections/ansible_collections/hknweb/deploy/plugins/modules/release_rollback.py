@@ -50,6 +50,10 @@ options:
     description: Remove a lock without lease (an older version's) before taking it; a live run's lock is never broken.
     type: bool
     default: false
+  lock_wait:
+    description: Seconds to wait for a lock a live run holds (as M(hknweb.deploy.deploy_begin)); 0 - refuse at once.
+    type: int
+    default: 0
   lease:
     description: Seconds of the lock's lease (as M(hknweb.deploy.deploy_begin)); the rollback holds it in one process.
     type: int
@@ -176,8 +180,8 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 
-BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "rollback_anyway", "shared_dirs",
-                 "shared_files", "shared_files_create", "shared_templates", "home_templates", "bind")
+BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "rollback_anyway", "lock_wait",
+                 "shared_dirs", "shared_files", "shared_files_create", "shared_templates", "home_templates", "bind")
 SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
 
 
