@@ -25,6 +25,34 @@ FAKE_DJANGO = {
         settings = Settings()
     """),
     "django/core/__init__.py": "",
+    # Django's migration executor as the driver asks it: FAKE_PLAN (JSON) is what migrate would apply.
+    "django/db/__init__.py": "connections = {'default': None}\nDEFAULT_DB_ALIAS = 'default'\n",
+    "django/db/migrations/__init__.py": "",
+    "django/db/migrations/executor.py": textwrap.dedent("""
+        import json, os
+        class Node:
+            def __init__(self, app, name):
+                self.app_label, self.name = app, name
+        class Graph:
+            nodes = {("notes", "0001_initial"): None, ("notes", "0002_second"): None}
+            def leaf_nodes(self):
+                return [("notes", "0002_second")]
+        class Loader:
+            graph = Graph()
+            applied_migrations = {("notes", "0001_initial"): None}
+        class MigrationExecutor:
+            def __init__(self, connection):
+                self.loader = Loader()
+            def migration_plan(self, targets):
+                return [(Node(a, n), False) for a, n in json.loads(os.environ.get("FAKE_PLAN", "[]"))]
+    """),
+    "django/db/migrations/recorder.py": textwrap.dedent("""
+        class MigrationRecorder:
+            def __init__(self, connection):
+                pass
+            def applied_migrations(self):
+                return {("notes", "0001_initial"): None, ("notes", "0002_second"): None}
+    """),
     "django/core/management/__init__.py": textwrap.dedent("""
         import sys
         class ImproperlyConfigured(Exception):
@@ -83,6 +111,9 @@ def drive(tmp_path, commands, verdict=True, manage=OLD_STYLE):
 def test_settings_are_reported_first_without_credentials_and_commands_then_run(tmp_path, manage):
     done, report = drive(tmp_path, [["migrate"], ["collectstatic", "--noinput"]], manage=manage)
     assert done.rc == 0, done.err
+    assert report.pop("migrations") == dict(known=[["notes", "0001_initial"], ["notes", "0002_second"]],
+                                            leaves=[["notes", "0002_second"]], applied=[["notes", "0001_initial"]],
+                                            plan=[])
     assert report == dict(engine="django.db.backends.mysql", name="hknweb", host="mysql", port="",
                           option_file="~/.my.cnf", option_group="", cwd=str(tmp_path),
                           static_root="/home/h/hk/hkn/public_html/hknweb/static/")

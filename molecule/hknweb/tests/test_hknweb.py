@@ -111,6 +111,35 @@ def test_prod_second_deploy_runs_the_new_migration(host):
     assert values["notes"] == ["note from migration 0001", MARIADB_ONLY, "note from migration 0002"]
 
 
+def backups_of(host):
+    """{name: (mode, bytes)} of prod's backups (shared/backups), as root."""
+    folder = env_of(host)["path"] + "/shared/backups"
+    out = as_root("sh", "-c", f"cd {folder} 2>/dev/null && stat -c '%n %a %s' * .[!.]* 2>/dev/null; true").stdout
+    return {n: (m, int(b)) for n, m, b in (line.split() for line in out.splitlines())}
+
+
+def test_the_migration_was_preceded_by_a_backup_that_restores_the_rows_from_before(host):
+    only_on(host, "prod", "prod's backups")
+    found = backups_of(host)
+    live = current_release(host)
+    assert list(found) == [name for name in found if name.startswith(live + "-") and name.endswith(".sql.gz")], found
+    assert len(found) == 1 and list(found.values())[0][0] == "600", found  # whole (no dot-name left), 0600
+    path = env_of(host)["path"] + "/shared/backups/" + next(iter(found))
+    as_root("mysql", "-e", "DROP DATABASE IF EXISTS scratch; CREATE DATABASE scratch")
+    restore = as_root("sh", "-c", f"zcat {path} | mysql scratch")
+    assert restore.returncode == 0, restore.stderr
+    rows = as_root("mysql", "-N", "scratch", "-e", "SELECT text FROM notes_note ORDER BY id").stdout.split("\n")
+    assert rows[:2] == ["note from migration 0001", MARIADB_ONLY] and "note from migration 0002" not in rows
+    applied = as_root("mysql", "-N", "scratch", "-e", "SELECT name FROM django_migrations WHERE app='notes'").stdout
+    assert applied.split() == ["0001_initial"]
+    as_root("mysql", "-e", "DROP DATABASE scratch")
+    # The release's schema record: what its code knows, what the database had applied before and after.
+    record = json.loads(host.file(env_of(host)["path"] + f"/releases/{live}/.schema.json").content_string)
+    assert record["leaves"]["notes"] == ["0002_second_note"]
+    assert ["notes", "0002_second_note"] not in record["applied_before"]
+    assert ["notes", "0002_second_note"] in record["applied_after"]
+
+
 def test_prod_rollback_serves_the_previous_commit(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
@@ -138,6 +167,25 @@ def test_a_failing_migration_names_its_cause_and_what_is_live(host):
     still_live(host, live, out)
 
 
+def test_a_backup_that_fails_stops_the_deploy_before_migrate(host):
+    # The backups folder cannot be written (as a full disk would refuse it): migrate must not run.
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    folder = env_of(host)["path"] + "/shared/backups"
+    before = backups_of(host)
+    host.run(f"chmod 500 {folder}")
+    try:
+        done, out = deploy(host, "-e", "revision=broken-migration")
+    finally:
+        host.run(f"chmod 700 {folder}")
+    assert done.returncode != 0
+    assert "Backup before migrate failed: [Errno 13] Permission denied" in out, out[-3000:]
+    assert "migrate did not run" in out and "manage.py migrate --noinput failed" not in out
+    assert "molecule-only-mariadb-password" not in done.output
+    assert backups_of(host) == before  # nothing half-written left
+    still_live(host, live, out)
+
+
 def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
@@ -151,9 +199,12 @@ def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
 def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
+    before = backups_of(host)
     done, out = deploy(host, "-e", "revision=master", "-e", "deploy_healthcheck_host=localhost",
                        "-e", "deploy_healthcheck_timeout=10")
     assert done.returncode != 0
+    # master's migrations are applied already: nothing to migrate, no backup.
+    assert "migrate --noinput" in out and "backup before migrate" not in out and backups_of(host) == before
     assert "with Host localhost answered 400" in out, out[-3000:]
     assert "set deploy_healthcheck_host" in out
     still_live(host, live, out)

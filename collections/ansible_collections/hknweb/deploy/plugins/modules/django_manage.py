@@ -22,6 +22,9 @@ description:
     environment of the account (its registry under C(~/.local/state/hknweb-deploy/environments))
     uses the same static root, or the same database unless O(shared_database_ok); otherwise it
     records both in this environment's record.
+  - With O(backup), dumps the database before a C(migrate) that would apply something (see O(backup)).
+    When C(migrate) runs, writes the release's schema record C(.schema.json) (every migration its
+    code knows, each app's leaf, what the database had applied before and after).
   - C(migrate) reports a change only when it applied a migration; C(collectstatic) when it
     copied a file. C(collectstatic) is skipped, and says so in RV(ran[].skipped), when the settings
     have no C(STATIC_ROOT) (hknweb's dev mode).
@@ -60,6 +63,22 @@ options:
       the release has no C(~) of its own).
     type: bool
     default: false
+  backup:
+    description:
+      - With O(deploy_path) and a C(migrate) among O(commands), asks Django's migration executor
+        what C(migrate) would apply, before any command; when something would, dumps the
+        C(default) database first into C(<deploy_path>/shared/backups/<release>-<UTC time>.sql.gz)
+        (MySQL/MariaDB, C(mysqldump --single-transaction) with the settings' credentials over their
+        option file, in a private 0600 file, never on the command line) or C(.sqlite3.gz) (sqlite's
+        online backup API), mode 0600, written under a dot-name and renamed when whole. A backup
+        that fails stops the stage before any command.
+      - Nothing to migrate, nothing dumped.
+    type: bool
+    default: false
+  backup_keep:
+    description: After a new backup, the older ones beyond this many (newest first) are removed.
+    type: int
+    default: 5
 extends_documentation_fragment:
   - action_common_attributes
   - hknweb.deploy.lease
@@ -107,6 +126,19 @@ option_file_link:
   description: The link made by O(home_option_file), empty when none was made.
   returned: always
   type: str
+backup:
+  description: The backup made before C(migrate) (C(path), C(bytes), C(seconds)), empty when none.
+  returned: always
+  type: dict
+backup_skipped:
+  description: Why no backup was made (e.g. C(nothing to migrate)), empty when one was or the settings were not read.
+  returned: always
+  type: str
+pruned_backups:
+  description: Older backups removed after the new one (names).
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
@@ -118,9 +150,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import backups
 from ansible_collections.hknweb.deploy.plugins.module_utils import django_settings as ds
 from ansible_collections.hknweb.deploy.plugins.module_utils import environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
+from ansible_collections.hknweb.deploy.plugins.module_utils import schema
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
 
 NOTHING_DONE = {
@@ -146,18 +180,118 @@ def report():
     db = dict(settings.DATABASES.get("default") or {})
     options = db.get("OPTIONS") or {}
     text = lambda value: "" if value is None else str(value)
-    return dict(engine=text(db.get("ENGINE")), name=text(db.get("NAME")), host=text(db.get("HOST")),
-                port=text(db.get("PORT")), option_file=text(options.get("read_default_file")),
-                option_group=text(options.get("read_default_group")),
-                static_root=text(getattr(settings, "STATIC_ROOT", None)), cwd=os.getcwd())
+    found = dict(engine=text(db.get("ENGINE")), name=text(db.get("NAME")), host=text(db.get("HOST")),
+                 port=text(db.get("PORT")), option_file=text(options.get("read_default_file")),
+                 option_group=text(options.get("read_default_group")),
+                 static_root=text(getattr(settings, "STATIC_ROOT", None)), cwd=os.getcwd())
+    if any(c[:1] == ["migrate"] for c in commands):
+        found["migrations"] = migrations()
+    return found
+
+def migrations():
+    # Django's own view: every migration the code knows, each app's leaf, what the database has
+    # applied and what migrate would apply (the executor migrate itself uses).
+    try:
+        from django.db import connections, DEFAULT_DB_ALIAS
+        from django.db.migrations.executor import MigrationExecutor
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        graph = executor.loader.graph
+        plan = executor.migration_plan(graph.leaf_nodes())
+        return dict(known=sorted(list(k) for k in graph.nodes), leaves=sorted(list(k) for k in graph.leaf_nodes()),
+                    applied=sorted(list(k) for k in executor.loader.applied_migrations),
+                    plan=[[m.app_label, m.name] for m, backwards in plan if not backwards])
+    except Exception as error:
+        return dict(error="%s: %s" % (type(error).__name__, str(error).splitlines()[0] if str(error) else ""))
+
+def applied_now():
+    from django.db import connections, DEFAULT_DB_ALIAS
+    from django.db.migrations.recorder import MigrationRecorder
+    return sorted(list(k) for k in MigrationRecorder(connections[DEFAULT_DB_ALIAS]).applied_migrations())
+
+def mysql_option_file(db, order, folder):
+    # The settings' USER/PASSWORD/HOST/PORT over the app's own option file, as Django passes them
+    # to the client: written 0600 in a private folder, so no credential is ever on argv.
+    quote = lambda v: '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
+    lines = ["!include %s" % order["option_file"]] if order.get("option_file") else []
+    lines.append("[client]")
+    host = str(db.get("HOST") or "")
+    for key, value in (("user", db.get("USER")), ("password", db.get("PASSWORD")),
+                       ("socket" if host.startswith("/") else "host", host), ("port", db.get("PORT"))):
+        if value not in (None, ""):
+            lines.append("%s=%s" % (key, quote(value)))
+    path = os.path.join(folder, "client.cnf")
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+def dump(db, order, work, out):
+    import shutil, subprocess
+    if order["family"] == "sqlite":
+        import sqlite3
+        copy = os.path.join(work, "copy.sqlite3")
+        source, target = sqlite3.connect(order["database"]), sqlite3.connect(copy)
+        try:
+            source.backup(target)  # the online backup API: a consistent copy while others write
+        finally:
+            target.close(); source.close()
+        with open(copy, "rb") as handle:
+            shutil.copyfileobj(handle, out)
+        return
+    argv = ["mysqldump", "--defaults-extra-file=" + mysql_option_file(db, order, work), "--single-transaction",
+            "--quick", "--no-tablespaces", order["database"]]
+    with open(os.path.join(work, "stderr"), "w+") as err:
+        try:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
+        except OSError as error:
+            raise RuntimeError("mysqldump could not start (%s): install the MariaDB/MySQL client, or turn "
+                               "backups off with app_django_backup: false" % error)
+        shutil.copyfileobj(proc.stdout, out)
+        if proc.wait() != 0:
+            err.seek(0)
+            raise RuntimeError("mysqldump exited %d: %s" % (proc.returncode, err.read()[-800:].strip()))
+
+def backup(order):
+    # Complete or absent: written under a dot-name beside the final one, fsynced, then renamed.
+    import gzip, shutil, tempfile, time
+    from django.conf import settings
+    started = time.monotonic()
+    final = order["path"]
+    folder = os.path.dirname(final)
+    os.makedirs(folder, 0o700, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".backup-", dir=folder)
+    partial = os.path.join(folder, "." + os.path.basename(final) + ".partial")
+    try:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
+                dump(settings.DATABASES["default"], order, work, out)
+            raw.flush(); os.fsync(raw.fileno())
+        os.chmod(partial, 0o600)
+        os.rename(partial, final)
+    except BaseException:
+        if os.path.exists(partial):
+            os.unlink(partial)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dict(path=final, bytes=os.path.getsize(final), seconds=round(time.monotonic() - started, 2))
 
 def drive(argv=None):
     called.append(True)
     import django
     django.setup()
     sys.stdout.write("\n@@hknweb-deploy settings %s\n" % json.dumps(report())); sys.stdout.flush()
-    if sys.stdin.readline().strip() != "go":
+    answer = sys.stdin.readline().strip()
+    if answer.split(" ", 1)[0] != "go":
         sys.exit(96)
+    order = json.loads(answer[2:].strip() or "{}")
+    if order.get("backup"):
+        try:
+            made = backup(order["backup"])
+        except Exception as error:
+            sys.stdout.write("\n@@hknweb-deploy backup-failed %s\n" % json.dumps(str(error) or type(error).__name__))
+            sys.stdout.flush()
+            sys.exit(95)
+        sys.stdout.write("\n@@hknweb-deploy backup %s\n" % json.dumps(made)); sys.stdout.flush()
     for args in commands:
         for stream in (sys.stdout, sys.stderr):
             stream.write("\n@@hknweb-deploy command %s\n" % json.dumps(args)); stream.flush()
@@ -173,6 +307,8 @@ def drive(argv=None):
             if args[0] != "collectstatic" or "STATIC_ROOT" not in str(error):
                 raise
             sys.stdout.write("@@hknweb-deploy skipped: the settings have no STATIC_ROOT\n")
+    if order.get("applied_after"):
+        sys.stdout.write("\n@@hknweb-deploy applied %s\n" % json.dumps(applied_now())); sys.stdout.flush()
 
 management.execute_from_command_line = drive
 sys.argv = ["manage.py"]
@@ -182,6 +318,10 @@ if not called:
     sys.exit(97)  # manage.py did not call execute_from_command_line: the caller runs each command alone
 """
 SKIPPED = re.compile(r"^@@hknweb-deploy skipped: (.*)$", re.M)
+BACKUP = re.compile(r"^@@hknweb-deploy backup (\{.*\})$", re.M)
+BACKUP_FAILED = re.compile(r"^@@hknweb-deploy backup-failed (.*)$", re.M)
+APPLIED = re.compile(r"^@@hknweb-deploy applied (\[.*\])$", re.M)
+BACKUP_FAILED_RC = 95
 MARKER = re.compile(r"^@@hknweb-deploy command (.*)$", re.M)
 SETTINGS = re.compile(r"^@@hknweb-deploy settings (\{.*\})$")
 REFUSED = 96
@@ -234,8 +374,11 @@ def session(argv, cwd, env, decide):
                 proc.kill()
                 proc.communicate()
                 raise
+            answer = "stop"
+            if verdict:
+                answer = "go %s" % json.dumps(verdict) if isinstance(verdict, dict) else "go"
             try:
-                proc.stdin.write("go\n" if verdict else "stop\n")
+                proc.stdin.write(answer + "\n")
                 proc.stdin.flush()
             except OSError:  # the driver is gone already: its exit code tells
                 pass
@@ -250,7 +393,9 @@ class Stage:
     def __init__(self, module):
         self.module, self.p = module, module.params
         self.home = os.path.expanduser("~")
-        self.result = dict(database={}, static_root="", option_file_link="")
+        self.result = dict(database={}, static_root="", option_file_link="", backup={}, backup_skipped="",
+                           pruned_backups=[])
+        self.state = None
         self.refusal = None
         self.shown_root = ""
 
@@ -278,13 +423,71 @@ class Stage:
         if p["deploy_path"]:
             environments.update(p["deploy_path"], dict(mine, environment=p["environment_name"],
                                                        shared_database_ok=p["shared_database_ok"]), self.home)
-        return True
+        return self.order(report, identity, option_file)
+
+    def order(self, report, identity, option_file):
+        """What the driver does before the commands: a backup when migrate would apply something,
+        and the applied set after them (for the release's schema record)."""
+        p = self.p
+        state = report.get("migrations")
+        self.state = state if isinstance(state, dict) and "error" not in state else None
+        plan = self.state.get("plan") if self.state else None
+        family = ds.family(identity.get("engine"))
+        go, why = backups.should_back_up(p["backup"] and bool(p["deploy_path"]), self.commands, plan, family)
+        self.result["backup_skipped"] = "" if go else why
+        order = dict(applied_after=bool(self.state))
+        if go:
+            name = backups.name_for(os.path.basename(os.path.normpath(p["release"])), backups.stamp(), family)
+            order["backup"] = dict(path=os.path.join(backups.folder(p["deploy_path"]), name), family=family,
+                                   database=identity.get("name") or "",
+                                   option_file=os.path.realpath(option_file) if option_file and os.path.isfile(
+                                       option_file) else "")
+        return order
 
     def settings_entry(self):
         said = ds.describe(self.result["database"], self.shown_root, self.p["deploy_path"])
         if self.result["option_file_link"]:
             said += ", option file %s (linked: the client library does not expand ~)" % self.result["option_file_link"]
         return dict(command="settings", said=said, changed=bool(self.result["option_file_link"]))
+
+
+def after_backup(stage, out):
+    """The backup the driver made (from its output), then the older ones beyond the keep count pruned."""
+    made = BACKUP.search(out or "")
+    if not made:
+        return None
+    entry = json.loads(made.group(1))
+    stage.result["backup"] = entry
+    p = stage.p
+    for name in backups.plan_prune(backups.listing(p["deploy_path"]), p["backup_keep"],
+                                   protect=[os.path.basename(entry["path"])]):
+        try:
+            backups.remove(p["deploy_path"], name)
+            stage.result["pruned_backups"].append(name)
+        except OSError:
+            pass  # the next deploy tries again
+    return dict(command="backup", changed=True, said="backup before migrate: %s (%d bytes, %.1f s)" % (
+        entry["path"], entry["bytes"], entry["seconds"]))
+
+
+def record_schema(stage, out):
+    """The release's schema record: what its code knows, what the database had applied before and after."""
+    if not stage.state:
+        return
+    applied = APPLIED.search(out or "")
+    try:
+        schema.write(stage.p["release"], schema.record(stage.state, json.loads(applied.group(1)) if applied else None))
+    except OSError:
+        pass  # a record is an aid to rollback; the rollback says when a release has none
+
+
+def backup_failure(stage, done):
+    failed = BACKUP_FAILED.search(done.out or "")
+    cause = json.loads(failed.group(1)) if failed else tail(done.err, 10)
+    return ("Backup before migrate failed: %s. migrate did not run; the live release and the database are "
+            "untouched. Fix the cause (space and permissions of %s, the database client and credentials), or "
+            "deploy without a backup at your own risk with -e app_django_backup=false." % (
+                cause, backups.folder(stage.p["deploy_path"])))
 
 
 def outcome(ran):
@@ -309,10 +512,13 @@ def main():
         environment_name=dict(type="str", default=""),
         shared_database_ok=dict(type="bool", default=False),
         home_option_file=dict(type="bool", default=False),
+        backup=dict(type="bool", default=False),
+        backup_keep=dict(type="int", default=5),
     ), supports_check_mode=True)
     p = module.params
     commands = [[str(a) for a in c] for c in p["commands"]]
     stage = Stage(module)
+    stage.commands = commands
     if module.check_mode:
         module.exit_json(changed=bool(commands), ran=[dict(command=" ".join(c)) for c in commands], **stage.result)
     lost = lock_.renew(p["lease"])
@@ -327,6 +533,10 @@ def main():
                          "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage="django")
     if stage.refusal:
         module.fail_json(msg=stage.refusal, changed=False, ran=[], stage="django", refused=True, **stage.result)
+    if done.rc == BACKUP_FAILED_RC:
+        module.fail_json(msg=backup_failure(stage, done), changed=False, ran=[], stage="django", **stage.result)
+    made = after_backup(stage, done.out)
+    record_schema(stage, done.out)
     if done.rc == 97:
         ran, failure = run_each(python, p["release"], commands, env)
     else:
@@ -338,7 +548,7 @@ def main():
             failed = ran.pop() if ran else dict(command="(starting Django)", output=done.out)
             failed["error"] = errs.get(failed["command"], done.err)
             failure = (failed, done)
-    head = [stage.settings_entry()] if report else []
+    head = ([stage.settings_entry()] if report else []) + ([made] if made else [])
     if failure:
         entry, result = failure
         error = entry.get("error", result.err)
