@@ -140,15 +140,36 @@ def test_the_migration_was_preceded_by_a_backup_that_restores_the_rows_from_befo
     assert ["notes", "0002_second_note"] in record["applied_after"]
 
 
-def test_prod_rollback_serves_the_previous_commit(host):
+def notes_migrations(database=DATABASE):
+    return as_root("mysql", "-N", database, "-e",
+                   "SELECT name FROM django_migrations WHERE app='notes' ORDER BY name").stdout.split()
+
+
+def test_prod_rollback_across_the_migration_is_refused_by_default_with_the_list_and_the_two_ways(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
     done = playbook("rollback.yml", "hknweb-prod")
+    out = flat(done.output)
+    assert done.returncode != 0
+    assert "the database has migrations that" in out and "notes.0002_second_note" in out, out[-3000:]
+    assert "-e rollback_migrations=code-only" in out and "-e rollback_migrations=unapply" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["master"]
+    assert notes_migrations() == ["0001_initial", "0002_second_note"]
+
+
+def test_prod_rollback_with_unapply_brings_the_schema_back_and_serves_the_previous_commit(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    before = backups_of(host)
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=unapply")
     assert done.returncode == 0, done.output[-3000:]
     assert current_release(host) != live
+    assert notes_migrations() == ["0001_initial"]  # django_migrations is v1's again
     values = shown(host)
     assert values["revision"] == refs()["v1"]
-    assert MARIADB_ONLY in values["notes"]  # the data stays in MariaDB
+    assert MARIADB_ONLY in values["notes"]  # the data stays in MariaDB (0002's reverse is a no-op)
+    fresh = set(backups_of(host)) - set(before)
+    assert len(fresh) == 1 and next(iter(fresh)).startswith(live + "-"), (before, fresh)  # taken just before
 
 
 def still_live(host, live, out):
@@ -204,7 +225,7 @@ def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live
                        "-e", "deploy_healthcheck_timeout=10")
     assert done.returncode != 0
     # master's migrations are applied already: nothing to migrate, no backup.
-    assert "migrate --noinput" in out and "backup before migrate" not in out and backups_of(host) == before
+    assert "backup before migrate" not in out and backups_of(host) == before
     assert "with Host localhost answered 400" in out, out[-3000:]
     assert "set deploy_healthcheck_host" in out
     still_live(host, live, out)
@@ -233,6 +254,26 @@ def test_an_option_file_given_with_tilde_fails_as_on_the_apphost_and_the_hint_sa
     assert "Hint: the settings give the MySQL option file as '~/.my.cnf'" in out, out[-3000:]
     assert "relative to the release" in out and "app_django_home_option_file: true" in out
     still_live(host, live, out)
+
+
+def test_a_rollback_that_would_unapply_an_irreversible_migration_is_refused_before_any_change(host):
+    only_on(host, "prod", "prod's history")
+    done, out = deploy(host, "-e", "revision=irreversible")
+    assert done.returncode == 0, out[-3000:]
+    live, applied = current_release(host), notes_migrations()
+    assert applied[-1] == "0003_irreversible"
+    newest = sorted(backups_of(host))[-1]
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=unapply")
+    out = flat(done.output)
+    assert done.returncode != 0
+    assert "notes.0003_irreversible cannot be unapplied" in out, out[-3000:]
+    assert f"-e backup={newest}" in out
+    assert current_release(host) == live and notes_migrations() == applied
+    assert shown(host)["revision"] == refs()["irreversible"]
+    # At the user's word, the code only: v1 serves on the newer schema.
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=code-only")
+    assert done.returncode == 0, done.output[-3000:]
+    assert shown(host)["revision"] == refs()["v1"] and notes_migrations() == applied
 
 
 # --- test: dev mode, sqlite in shared/ -----------------------------------------------------------

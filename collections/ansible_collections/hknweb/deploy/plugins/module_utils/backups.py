@@ -97,9 +97,10 @@ def validate_keep(value):
     return ""
 
 
-def should_back_up(enabled, commands, plan, family):
+def should_back_up(enabled, commands, plan, family, applied=None):
     """(back up?, why not): only when backups are on, migrate runs, Django's plan applies something
-    and the engine is one we can dump."""
+    to a database that has migrations applied already (a new one holds nothing to lose) and the
+    engine is one we can dump."""
     if not enabled:
         return False, "backups are off (app_django_backup: false)"
     if not any(c and c[0] == "migrate" for c in commands):
@@ -108,6 +109,8 @@ def should_back_up(enabled, commands, plan, family):
         return False, "Django could not read the migration plan (migrate reports why)"
     if not plan:
         return False, "nothing to migrate"
+    if applied is not None and not applied:
+        return False, "a new database (no migration applied yet)"
     if family not in SUFFIXES:
         return False, "the %s engine is not backed up" % (family or "unknown")
     return True, ""

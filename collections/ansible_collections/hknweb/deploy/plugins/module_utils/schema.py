@@ -11,6 +11,7 @@ switching back to it leaves them in place. Pure but for reading and writing the 
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 
@@ -37,7 +38,9 @@ def leaves_by_app(known_leaves):
 
 def record(state, applied_after=None):
     """The release's schema record from the driver's migration state."""
-    return dict(leaves=leaves_by_app(state.get("leaves")), known=[list(p) for p in pairs(state.get("known"))],
+    return dict(at=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                leaves=leaves_by_app(state.get("leaves")), known=[list(p) for p in pairs(state.get("known"))],
+                irreversible=[list(p) for p in pairs(state.get("irreversible"))],
                 applied_before=[list(p) for p in pairs(state.get("applied"))],
                 applied_after=[list(p) for p in pairs(applied_after if applied_after is not None
                                                        else state.get("applied"))])
@@ -99,3 +102,28 @@ def refusal(unknown, live, target, environment):
             "or unapply them first with %s's code, after a fresh backup: ansible-playbook rollback.yml%s "
             "-e %s=unapply. Nothing was changed." % (target, live, listed, scope, CHOICE_VAR, live, scope,
                                                       CHOICE_VAR))
+
+
+def newest(records):
+    """(release, record) written last among {release: record}: its applied_after is the database as
+    the engine last saw it (a deploy that migrated and then failed its health check counts too)."""
+    found = [(r.get("at") or "", name, r) for name, r in records.items() if isinstance(r, dict)]
+    if not found:
+        return None, None
+    _, name, rec = max(found, key=lambda item: (item[0], item[1]))
+    return name, rec
+
+
+def irreversible_among(unknown, newer):
+    """The migrations to unapply that the newer code cannot reverse."""
+    cannot = set(pairs((newer or {}).get("irreversible")))
+    return [p for p in pairs(unknown) if p in cannot]
+
+
+def irreversible_refusal(found, backup, live, target):
+    listed = ", ".join("%s.%s" % p for p in found)
+    restore = ("restore the backup taken before it: ansible-playbook playbooks/restore.yml -e backup=%s "
+               "(see the README)" % backup) if backup else "no backup of the database from before it exists"
+    return ("Refused before any change: %s cannot be unapplied (no reverse operation in %s's code), so %s's "
+            "schema cannot be brought back by migrate. To go back to %s, %s; or roll back the code only "
+            "with -e %s=code-only. Nothing was changed." % (listed, live, target, target, restore, CHOICE_VAR))

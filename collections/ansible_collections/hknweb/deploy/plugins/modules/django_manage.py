@@ -144,195 +144,22 @@ pruned_backups:
 import json
 import os
 import re
-import subprocess
-import tempfile
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import backups
 from ansible_collections.hknweb.deploy.plugins.module_utils import django_settings as ds
+from ansible_collections.hknweb.deploy.plugins.module_utils.django_run import (  # noqa: F401  (tests use them here)
+    APPLIED, BACKUP, BACKUP_FAILED, BACKUP_FAILED_RC, DRIVER, MARKER, REFUSED, SETTINGS, SKIPPED, session, split_output)
 from ansible_collections.hknweb.deploy.plugins.module_utils import environments
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import schema
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
 
 NOTHING_DONE = {
     "migrate": re.compile(r"No migrations to apply"),
     "collectstatic": re.compile(r"^0 static files? copied", re.M),
 }
-
-# Runs every command in ONE Python process (Django starts once, not once per command). manage.py
-# runs as a script, so it still decides the settings module (with or without a main()); the
-# driver takes the place of Django's execute_from_command_line, which every manage.py calls. It
-# first prints what the settings resolve to and waits for "go" on stdin (the module checks the
-# account's other environments meanwhile); then it runs each command, framed by markers so a
-# failure names its command and its own lines.
-DRIVER = r"""
-import json, os, sys
-commands = json.loads(sys.argv[1])
-import django.core.management as management
-real = management.execute_from_command_line
-called = []
-
-def report():
-    from django.conf import settings
-    db = dict(settings.DATABASES.get("default") or {})
-    options = db.get("OPTIONS") or {}
-    text = lambda value: "" if value is None else str(value)
-    found = dict(engine=text(db.get("ENGINE")), name=text(db.get("NAME")), host=text(db.get("HOST")),
-                 port=text(db.get("PORT")), option_file=text(options.get("read_default_file")),
-                 option_group=text(options.get("read_default_group")),
-                 static_root=text(getattr(settings, "STATIC_ROOT", None)), cwd=os.getcwd())
-    if any(c[:1] == ["migrate"] for c in commands):
-        found["migrations"] = migrations()
-    return found
-
-def migrations():
-    # Django's own view: every migration the code knows, each app's leaf, what the database has
-    # applied and what migrate would apply (the executor migrate itself uses).
-    try:
-        from django.db import connections, DEFAULT_DB_ALIAS
-        from django.db.migrations.executor import MigrationExecutor
-        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-        graph = executor.loader.graph
-        plan = executor.migration_plan(graph.leaf_nodes())
-        return dict(known=sorted(list(k) for k in graph.nodes), leaves=sorted(list(k) for k in graph.leaf_nodes()),
-                    applied=sorted(list(k) for k in executor.loader.applied_migrations),
-                    plan=[[m.app_label, m.name] for m, backwards in plan if not backwards])
-    except Exception as error:
-        return dict(error="%s: %s" % (type(error).__name__, str(error).splitlines()[0] if str(error) else ""))
-
-def applied_now():
-    from django.db import connections, DEFAULT_DB_ALIAS
-    from django.db.migrations.recorder import MigrationRecorder
-    return sorted(list(k) for k in MigrationRecorder(connections[DEFAULT_DB_ALIAS]).applied_migrations())
-
-def mysql_option_file(db, order, folder):
-    # The settings' USER/PASSWORD/HOST/PORT over the app's own option file, as Django passes them
-    # to the client: written 0600 in a private folder, so no credential is ever on argv.
-    quote = lambda v: '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
-    lines = ["!include %s" % order["option_file"]] if order.get("option_file") else []
-    lines.append("[client]")
-    host = str(db.get("HOST") or "")
-    for key, value in (("user", db.get("USER")), ("password", db.get("PASSWORD")),
-                       ("socket" if host.startswith("/") else "host", host), ("port", db.get("PORT"))):
-        if value not in (None, ""):
-            lines.append("%s=%s" % (key, quote(value)))
-    path = os.path.join(folder, "client.cnf")
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return path
-
-def dump(db, order, work, out):
-    import shutil, subprocess
-    if order["family"] == "sqlite":
-        import sqlite3
-        copy = os.path.join(work, "copy.sqlite3")
-        source, target = sqlite3.connect(order["database"]), sqlite3.connect(copy)
-        try:
-            source.backup(target)  # the online backup API: a consistent copy while others write
-        finally:
-            target.close(); source.close()
-        with open(copy, "rb") as handle:
-            shutil.copyfileobj(handle, out)
-        return
-    argv = ["mysqldump", "--defaults-extra-file=" + mysql_option_file(db, order, work), "--single-transaction",
-            "--quick", "--no-tablespaces", order["database"]]
-    with open(os.path.join(work, "stderr"), "w+") as err:
-        try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
-        except OSError as error:
-            raise RuntimeError("mysqldump could not start (%s): install the MariaDB/MySQL client, or turn "
-                               "backups off with app_django_backup: false" % error)
-        shutil.copyfileobj(proc.stdout, out)
-        if proc.wait() != 0:
-            err.seek(0)
-            raise RuntimeError("mysqldump exited %d: %s" % (proc.returncode, err.read()[-800:].strip()))
-
-def backup(order):
-    # Complete or absent: written under a dot-name beside the final one, fsynced, then renamed.
-    import gzip, shutil, tempfile, time
-    from django.conf import settings
-    started = time.monotonic()
-    final = order["path"]
-    folder = os.path.dirname(final)
-    os.makedirs(folder, 0o700, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=".backup-", dir=folder)
-    partial = os.path.join(folder, "." + os.path.basename(final) + ".partial")
-    try:
-        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
-                dump(settings.DATABASES["default"], order, work, out)
-            raw.flush(); os.fsync(raw.fileno())
-        os.chmod(partial, 0o600)
-        os.rename(partial, final)
-    except BaseException:
-        if os.path.exists(partial):
-            os.unlink(partial)
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return dict(path=final, bytes=os.path.getsize(final), seconds=round(time.monotonic() - started, 2))
-
-def drive(argv=None):
-    called.append(True)
-    import django
-    django.setup()
-    sys.stdout.write("\n@@hknweb-deploy settings %s\n" % json.dumps(report())); sys.stdout.flush()
-    answer = sys.stdin.readline().strip()
-    if answer.split(" ", 1)[0] != "go":
-        sys.exit(96)
-    order = json.loads(answer[2:].strip() or "{}")
-    if order.get("backup"):
-        try:
-            made = backup(order["backup"])
-        except Exception as error:
-            sys.stdout.write("\n@@hknweb-deploy backup-failed %s\n" % json.dumps(str(error) or type(error).__name__))
-            sys.stdout.flush()
-            sys.exit(95)
-        sys.stdout.write("\n@@hknweb-deploy backup %s\n" % json.dumps(made)); sys.stdout.flush()
-    for args in commands:
-        for stream in (sys.stdout, sys.stderr):
-            stream.write("\n@@hknweb-deploy command %s\n" % json.dumps(args)); stream.flush()
-        sys.argv = ["manage.py"] + args
-        try:
-            real(sys.argv)
-        except SystemExit as exit:
-            if exit.code not in (None, 0):
-                sys.stdout.flush(); sys.stderr.flush()
-                sys.exit(exit.code if isinstance(exit.code, int) else 1)
-        except Exception as error:
-            # Settings without STATIC_ROOT (hknweb's dev mode) have nothing to collect: say so.
-            if args[0] != "collectstatic" or "STATIC_ROOT" not in str(error):
-                raise
-            sys.stdout.write("@@hknweb-deploy skipped: the settings have no STATIC_ROOT\n")
-    if order.get("applied_after"):
-        sys.stdout.write("\n@@hknweb-deploy applied %s\n" % json.dumps(applied_now())); sys.stdout.flush()
-
-management.execute_from_command_line = drive
-sys.argv = ["manage.py"]
-import runpy
-runpy.run_path("manage.py", run_name="__main__")
-if not called:
-    sys.exit(97)  # manage.py did not call execute_from_command_line: the caller runs each command alone
-"""
-SKIPPED = re.compile(r"^@@hknweb-deploy skipped: (.*)$", re.M)
-BACKUP = re.compile(r"^@@hknweb-deploy backup (\{.*\})$", re.M)
-BACKUP_FAILED = re.compile(r"^@@hknweb-deploy backup-failed (.*)$", re.M)
-APPLIED = re.compile(r"^@@hknweb-deploy applied (\[.*\])$", re.M)
-BACKUP_FAILED_RC = 95
-MARKER = re.compile(r"^@@hknweb-deploy command (.*)$", re.M)
-SETTINGS = re.compile(r"^@@hknweb-deploy settings (\{.*\})$")
-REFUSED = 96
-
-
-def split_output(text):
-    """{command text: its output} from the driver's framed output."""
-    parts, found = MARKER.split(text), {}
-    for i in range(1, len(parts) - 1, 2):
-        found[" ".join(json.loads(parts[i]))] = parts[i + 1]
-    return found
 
 
 def run_each(python, release, commands, env):
@@ -347,44 +174,6 @@ def run_each(python, release, commands, env):
             return ran, (entry, done)
         ran.append(entry)
     return ran, None
-
-
-def session(argv, cwd, env, decide):
-    """Run the driver; when it reports the settings, answer "go" or "stop" from decide(report).
-    Returns (Result, report or None). stderr goes to a file, so a chatty app cannot block it."""
-    started = time.monotonic()
-    report = None
-    with tempfile.TemporaryFile("w+", errors="replace") as err:
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=err, universal_newlines=True, errors="replace")
-        except OSError as error:
-            return Result(argv, 127, "", str(error), time.monotonic() - started), None
-        head = []
-        for line in iter(proc.stdout.readline, ""):
-            found = SETTINGS.match(line.rstrip("\n"))
-            if found:
-                report = json.loads(found.group(1))
-                break
-            head.append(line)
-        if report is not None:
-            try:
-                verdict = decide(report)
-            except BaseException:
-                proc.kill()
-                proc.communicate()
-                raise
-            answer = "stop"
-            if verdict:
-                answer = "go %s" % json.dumps(verdict) if isinstance(verdict, dict) else "go"
-            try:
-                proc.stdin.write(answer + "\n")
-                proc.stdin.flush()
-            except OSError:  # the driver is gone already: its exit code tells
-                pass
-        out, _ = proc.communicate()
-        err.seek(0)
-        return Result(argv, proc.returncode, "".join(head) + (out or ""), err.read(), time.monotonic() - started), report
 
 
 class Stage:
@@ -423,17 +212,18 @@ class Stage:
         if p["deploy_path"]:
             environments.update(p["deploy_path"], dict(mine, environment=p["environment_name"],
                                                        shared_database_ok=p["shared_database_ok"]), self.home)
-        return self.order(report, identity, option_file)
+        self.identity, self.option_file = identity, option_file
+        return True
 
-    def order(self, report, identity, option_file):
+    def order(self, state):
         """What the driver does before the commands: a backup when migrate would apply something,
         and the applied set after them (for the release's schema record)."""
-        p = self.p
-        state = report.get("migrations")
+        p, identity, option_file = self.p, self.identity, self.option_file
         self.state = state if isinstance(state, dict) and "error" not in state else None
-        plan = self.state.get("plan") if self.state else None
+        plan = (self.state.get("plan") or []) + (self.state.get("unapply") or []) if self.state else None
         family = ds.family(identity.get("engine"))
-        go, why = backups.should_back_up(p["backup"] and bool(p["deploy_path"]), self.commands, plan, family)
+        go, why = backups.should_back_up(p["backup"] and bool(p["deploy_path"]), self.commands, plan, family,
+                                         self.state.get("applied") if self.state else None)
         self.result["backup_skipped"] = "" if go else why
         order = dict(applied_after=bool(self.state))
         if go:
@@ -527,7 +317,8 @@ def main():
     python = os.path.join(p["release"], "venv", "bin", "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
     try:
-        done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
+        done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide,
+                               stage.order if any(c[:1] == ["migrate"] for c in commands) else None)
     except OSError as error:  # the registry or the option-file link could not be written: nothing ran
         module.fail_json(msg="Refused before migrate: could not check or record this environment's settings "
                          "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage="django")
@@ -540,7 +331,7 @@ def main():
     if done.rc == 97:
         ran, failure = run_each(python, p["release"], commands, env)
     else:
-        outs, errs = split_output(done.out), split_output(done.err)
+        outs, errs = split_output(APPLIED.sub("", done.out)), split_output(done.err)
         ran = [dict(command=" ".join(c), output=outs.get(" ".join(c), "")) for c in commands
                if " ".join(c) in outs]
         failure = None
