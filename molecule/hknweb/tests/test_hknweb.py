@@ -276,6 +276,24 @@ def test_a_rollback_that_would_unapply_an_irreversible_migration_is_refused_befo
     assert shown(host)["revision"] == refs()["v1"] and notes_migrations() == applied
 
 
+def test_restore_needs_the_environment_named_and_brings_back_a_row_deleted_after_the_backup(host):
+    only_on(host, "prod", "prod's backups")
+    newest = sorted(backups_of(host))[-1]  # taken before 0003_irreversible: MARIADB_ONLY is in it
+    as_root("mysql", DATABASE, "-e", f"DELETE FROM notes_note WHERE text = '{MARIADB_ONLY}'")
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=test")
+    assert done.returncode != 0 and "-e confirm=prod. Nothing was changed." in flat(done.output), done.output[-3000:]
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=prod", "--check")
+    assert done.returncode == 0 and f"Would stop hknweb.socket and hknweb.service, restore {newest}" in flat(done.output), \
+        done.output[-3000:]
+    assert MARIADB_ONLY not in shown(host)["notes"]
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=prod")
+    assert done.returncode == 0, done.output[-3000:]
+    assert f"Restored {newest} in" in flat(done.output) and "answered 200" in flat(done.output)
+    values = shown(host)
+    assert MARIADB_ONLY in values["notes"] and values["revision"] == refs()["v1"]
+    assert notes_migrations()[-1] == "0002_second_note"  # the schema from before 0003_irreversible
+
+
 # --- test: dev mode, sqlite in shared/ -----------------------------------------------------------
 
 
@@ -308,6 +326,21 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
     assert not host.file(f"{base}/current/staticfiles").exists
     # test's migrations (0002 on its sqlite) and collectstatic touched nothing of prod's.
     assert prod_data() == prod
+
+
+def test_dev_sqlite_backup_before_the_migration_restores_a_deleted_row(host):
+    only_on(host, "test", "dev's database")
+    base = env_of(host)["path"]
+    found = backups_of(host)
+    assert len(found) == 1 and next(iter(found)).endswith(".sqlite3.gz"), found  # master's 0002, not v1's first
+    name = next(iter(found))
+    sql = f"import sqlite3; c = sqlite3.connect('{base}/shared/db.sqlite3'); "
+    assert host.run(f"python3 -c \"{sql}c.execute('DELETE FROM notes_note WHERE text = ?', ('{SQLITE_ONLY}',)); "
+                    "c.commit()\"").rc == 0
+    assert SQLITE_ONLY not in shown(host)["notes"]
+    done = playbook("restore.yml", "hknweb-test", "-e", f"backup={name}", "-e", "confirm=test")
+    assert done.returncode == 0, done.output[-3000:]
+    assert SQLITE_ONLY in shown(host)["notes"]
 
 
 # --- two environments on one account: a test given prod's database or static root -------------

@@ -144,6 +144,39 @@ def backup(order):
         shutil.rmtree(work, ignore_errors=True)
     return dict(path=final, bytes=os.path.getsize(final), seconds=round(time.monotonic() - started, 2))
 
+def restore(order):
+    # Into the database the live release's settings name: sqlite through the backup API (the copy
+    # replaces the live file's content in one step), MySQL/MariaDB through the mysql client.
+    import gzip, shutil, subprocess, tempfile, time
+    from django.conf import settings
+    started = time.monotonic()
+    work = tempfile.mkdtemp(prefix=".restore-", dir=os.path.dirname(order["path"]))
+    try:
+        if order["family"] == "sqlite":
+            import sqlite3
+            copy = os.path.join(work, "copy.sqlite3")
+            with gzip.open(order["path"], "rb") as source, open(copy, "wb") as out:
+                shutil.copyfileobj(source, out)
+            source, target = sqlite3.connect(copy), sqlite3.connect(order["database"])
+            try:
+                source.backup(target)
+            finally:
+                target.close(); source.close()
+        else:
+            argv = ["mysql", "--defaults-extra-file=" + mysql_option_file(settings.DATABASES["default"], order, work),
+                    order["database"]]
+            with open(os.path.join(work, "stderr"), "w+") as err:
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err)
+                with gzip.open(order["path"], "rb") as source:
+                    shutil.copyfileobj(source, proc.stdin)
+                proc.stdin.close()
+                if proc.wait() != 0:
+                    err.seek(0)
+                    raise RuntimeError("mysql exited %d: %s" % (proc.returncode, err.read()[-800:].strip()))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dict(path=order["path"], seconds=round(time.monotonic() - started, 2))
+
 def drive(argv=None):
     called.append(True)
     import django
@@ -160,6 +193,14 @@ def drive(argv=None):
         if answer.split(" ", 1)[0] != "go":
             sys.exit(96)
         order = json.loads(answer[2:].strip() or "{}")
+    if order.get("restore"):
+        try:
+            done = restore(order["restore"])
+        except Exception as error:
+            sys.stdout.write("\n@@hknweb-deploy restore-failed %s\n" % json.dumps(str(error) or type(error).__name__))
+            sys.stdout.flush()
+            sys.exit(95)
+        sys.stdout.write("\n@@hknweb-deploy restored %s\n" % json.dumps(done)); sys.stdout.flush()
     if order.get("backup"):
         try:
             made = backup(order["backup"])
@@ -205,6 +246,8 @@ if not called:
 SKIPPED = re.compile(r"^@@hknweb-deploy skipped: (.*)$", re.M)
 BACKUP = re.compile(r"^@@hknweb-deploy backup (\{.*\})$", re.M)
 BACKUP_FAILED = re.compile(r"^@@hknweb-deploy backup-failed (.*)$", re.M)
+RESTORED = re.compile(r"^@@hknweb-deploy restored (\{.*\})$", re.M)
+RESTORE_FAILED = re.compile(r"^@@hknweb-deploy restore-failed (.*)$", re.M)
 APPLIED = re.compile(r"^@@hknweb-deploy applied (\[.*\])$", re.M)
 BACKUP_FAILED_RC = 95
 MARKER = re.compile(r"^@@hknweb-deploy command (.*)$", re.M)
