@@ -5,6 +5,7 @@ test in dev mode on sqlite in shared/. Deploy, a second deploy with a new migrat
 failures that name their cause and what is live; test deploys that touch nothing of prod's, and a
 test given prod's database or static root refused before any change."""
 import json
+import os
 import re
 import subprocess
 import threading
@@ -105,10 +106,20 @@ def test_prod_second_deploy_runs_the_new_migration(host):
     before = current_release(host)
     done, out = deploy(host, "-e", "revision=master")
     assert done.returncode == 0, out[-3000:]
+    note_time("MariaDB dump (prod, before 0002)", out)
     assert current_release(host) != before
     values = shown(host)
     assert values["revision"] == refs()["master"]
     assert values["notes"] == ["note from migration 0001", MARIADB_ONLY, "note from migration 0002"]
+
+
+def note_time(what, out):
+    """docs/benchmarks.md's dump and restore times: with HKNWEB_DB_TIMES set, the figures a run printed
+    are appended there (one line each)."""
+    found = re.findall(r"(backup before migrate: \S+ \(\d+ bytes, [0-9.]+ s\)|Restored \S+ in [0-9.]+ s)", out)
+    if os.environ.get("HKNWEB_DB_TIMES") and found:
+        with open(os.environ["HKNWEB_DB_TIMES"], "a") as handle:
+            handle.write("%s: %s\n" % (what, found[0]))
 
 
 def backups_of(host):
@@ -289,6 +300,7 @@ def test_restore_needs_the_environment_named_and_brings_back_a_row_deleted_after
     done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=prod")
     assert done.returncode == 0, done.output[-3000:]
     assert f"Restored {newest} in" in flat(done.output) and "answered 200" in flat(done.output)
+    note_time("MariaDB restore (prod)", flat(done.output))
     values = shown(host)
     assert MARIADB_ONLY in values["notes"] and values["revision"] == refs()["v1"]
     assert notes_migrations()[-1] == "0002_second_note"  # the schema from before 0003_irreversible
@@ -319,6 +331,7 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
     for revision in ("master", "v1"):
         done, out = deploy(host, "-e", f"revision={revision}")
         assert done.returncode == 0, out[-3000:]
+        note_time("sqlite dump (test, before 0002)", out)
         assert "collectstatic --noinput skipped (the settings have no STATIC_ROOT)" in out, out[-3000:]
         values = shown(host)
         assert values["revision"] == refs()[revision]
@@ -340,6 +353,7 @@ def test_dev_sqlite_backup_before_the_migration_restores_a_deleted_row(host):
     assert SQLITE_ONLY not in shown(host)["notes"]
     done = playbook("restore.yml", "hknweb-test", "-e", f"backup={name}", "-e", "confirm=test")
     assert done.returncode == 0, done.output[-3000:]
+    note_time("sqlite restore (test)", flat(done.output))
     assert SQLITE_ONLY in shown(host)["notes"]
 
 
