@@ -256,7 +256,7 @@ def after_backup(stage, out):
             stage.result["pruned_backups"].append(name)
         except OSError:
             pass  # the next deploy tries again
-    return dict(command="backup", changed=True, said="backup before migrate: %s (%d bytes, %.1f s)" % (
+    return dict(command="backup", changed=True, said="backup before migrate: %s (%d bytes, %.2f s)" % (
         entry["path"], entry["bytes"], entry["seconds"]))
 
 
