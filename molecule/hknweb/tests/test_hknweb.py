@@ -5,6 +5,7 @@ test in dev mode on sqlite in shared/. Deploy, a second deploy with a new migrat
 failures that name their cause and what is live; test deploys that touch nothing of prod's, and a
 test given prod's database or static root refused before any change."""
 import json
+import os
 import re
 import subprocess
 import threading
@@ -105,21 +106,81 @@ def test_prod_second_deploy_runs_the_new_migration(host):
     before = current_release(host)
     done, out = deploy(host, "-e", "revision=master")
     assert done.returncode == 0, out[-3000:]
+    note_time("MariaDB dump (prod, before 0002)", out)
     assert current_release(host) != before
     values = shown(host)
     assert values["revision"] == refs()["master"]
     assert values["notes"] == ["note from migration 0001", MARIADB_ONLY, "note from migration 0002"]
 
 
-def test_prod_rollback_serves_the_previous_commit(host):
+def note_time(what, out):
+    """docs/benchmarks.md's dump and restore times: with HKNWEB_DB_TIMES set, the figures a run printed
+    are appended there (one line each)."""
+    found = re.findall(r"(backup before migrate: \S+ \(\d+ bytes, [0-9.]+ s\)|Restored \S+ in [0-9.]+ s)", out)
+    if os.environ.get("HKNWEB_DB_TIMES") and found:
+        with open(os.environ["HKNWEB_DB_TIMES"], "a") as handle:
+            handle.write("%s: %s\n" % (what, found[0]))
+
+
+def backups_of(host):
+    """{name: (mode, bytes)} of prod's backups (shared/backups), as root."""
+    folder = env_of(host)["path"] + "/shared/backups"
+    out = as_root("sh", "-c", f"cd {folder} 2>/dev/null && stat -c '%n %a %s' * .[!.]* 2>/dev/null; true").stdout
+    return {n: (m, int(b)) for n, m, b in (line.split() for line in out.splitlines())}
+
+
+def test_the_migration_was_preceded_by_a_backup_that_restores_the_rows_from_before(host):
+    only_on(host, "prod", "prod's backups")
+    found = backups_of(host)
+    live = current_release(host)
+    assert list(found) == [name for name in found if name.startswith(live + "-") and name.endswith(".sql.gz")], found
+    assert len(found) == 1 and list(found.values())[0][0] == "600", found  # whole (no dot-name left), 0600
+    path = env_of(host)["path"] + "/shared/backups/" + next(iter(found))
+    as_root("mysql", "-e", "DROP DATABASE IF EXISTS scratch; CREATE DATABASE scratch")
+    restore = as_root("sh", "-c", f"zcat {path} | mysql scratch")
+    assert restore.returncode == 0, restore.stderr
+    rows = as_root("mysql", "-N", "scratch", "-e", "SELECT text FROM notes_note ORDER BY id").stdout.split("\n")
+    assert rows[:2] == ["note from migration 0001", MARIADB_ONLY] and "note from migration 0002" not in rows
+    applied = as_root("mysql", "-N", "scratch", "-e", "SELECT name FROM django_migrations WHERE app='notes'").stdout
+    assert applied.split() == ["0001_initial"]
+    as_root("mysql", "-e", "DROP DATABASE scratch")
+    # The release's schema record: what its code knows, what the database had applied before and after.
+    record = json.loads(host.file(env_of(host)["path"] + f"/releases/{live}/.schema.json").content_string)
+    assert record["leaves"]["notes"] == ["0002_second_note"]
+    assert ["notes", "0002_second_note"] not in record["applied_before"]
+    assert ["notes", "0002_second_note"] in record["applied_after"]
+
+
+def notes_migrations(database=DATABASE):
+    return as_root("mysql", "-N", database, "-e",
+                   "SELECT name FROM django_migrations WHERE app='notes' ORDER BY name").stdout.split()
+
+
+def test_prod_rollback_across_the_migration_is_refused_by_default_with_the_list_and_the_two_ways(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
     done = playbook("rollback.yml", "hknweb-prod")
+    out = flat(done.output)
+    assert done.returncode != 0
+    assert "the database has migrations that" in out and "notes.0002_second_note" in out, out[-3000:]
+    assert "-e rollback_migrations=code-only" in out and "-e rollback_migrations=unapply" in out
+    assert current_release(host) == live and shown(host)["revision"] == refs()["master"]
+    assert notes_migrations() == ["0001_initial", "0002_second_note"]
+
+
+def test_prod_rollback_with_unapply_brings_the_schema_back_and_serves_the_previous_commit(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    before = backups_of(host)
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=unapply")
     assert done.returncode == 0, done.output[-3000:]
     assert current_release(host) != live
+    assert notes_migrations() == ["0001_initial"]  # django_migrations is v1's again
     values = shown(host)
     assert values["revision"] == refs()["v1"]
-    assert MARIADB_ONLY in values["notes"]  # the data stays in MariaDB
+    assert MARIADB_ONLY in values["notes"]  # the data stays in MariaDB (0002's reverse is a no-op)
+    fresh = set(backups_of(host)) - set(before)
+    assert len(fresh) == 1 and next(iter(fresh)).startswith(live + "-"), (before, fresh)  # taken just before
 
 
 def still_live(host, live, out):
@@ -138,6 +199,25 @@ def test_a_failing_migration_names_its_cause_and_what_is_live(host):
     still_live(host, live, out)
 
 
+def test_a_backup_that_fails_stops_the_deploy_before_migrate(host):
+    # The backups folder cannot be written (as a full disk would refuse it): migrate must not run.
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    folder = env_of(host)["path"] + "/shared/backups"
+    before = backups_of(host)
+    host.run(f"chmod 500 {folder}")
+    try:
+        done, out = deploy(host, "-e", "revision=broken-migration")
+    finally:
+        host.run(f"chmod 700 {folder}")
+    assert done.returncode != 0
+    assert "Backup before migrate failed: [Errno 13] Permission denied" in out, out[-3000:]
+    assert "migrate did not run" in out and "manage.py migrate --noinput failed" not in out
+    assert "molecule-only-mariadb-password" not in done.output
+    assert backups_of(host) == before  # nothing half-written left
+    still_live(host, live, out)
+
+
 def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
@@ -151,9 +231,12 @@ def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
 def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
+    before = backups_of(host)
     done, out = deploy(host, "-e", "revision=master", "-e", "deploy_healthcheck_host=localhost",
                        "-e", "deploy_healthcheck_timeout=10")
     assert done.returncode != 0
+    # master's migrations are applied already: nothing to migrate, no backup.
+    assert "backup before migrate" not in out and backups_of(host) == before
     assert "with Host localhost answered 400" in out, out[-3000:]
     assert "set deploy_healthcheck_host" in out
     still_live(host, live, out)
@@ -184,6 +267,45 @@ def test_an_option_file_given_with_tilde_fails_as_on_the_apphost_and_the_hint_sa
     still_live(host, live, out)
 
 
+def test_a_rollback_that_would_unapply_an_irreversible_migration_is_refused_before_any_change(host):
+    only_on(host, "prod", "prod's history")
+    done, out = deploy(host, "-e", "revision=irreversible")
+    assert done.returncode == 0, out[-3000:]
+    live, applied = current_release(host), notes_migrations()
+    assert applied[-1] == "0003_irreversible"
+    newest = sorted(backups_of(host))[-1]
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=unapply")
+    out = flat(done.output)
+    assert done.returncode != 0
+    assert "notes.0003_irreversible cannot be unapplied" in out, out[-3000:]
+    assert f"-e backup={newest}" in out
+    assert current_release(host) == live and notes_migrations() == applied
+    assert shown(host)["revision"] == refs()["irreversible"]
+    # At the user's word, the code only: v1 serves on the newer schema.
+    done = playbook("rollback.yml", "hknweb-prod", "-e", "rollback_migrations=code-only")
+    assert done.returncode == 0, done.output[-3000:]
+    assert shown(host)["revision"] == refs()["v1"] and notes_migrations() == applied
+
+
+def test_restore_needs_the_environment_named_and_brings_back_a_row_deleted_after_the_backup(host):
+    only_on(host, "prod", "prod's backups")
+    newest = sorted(backups_of(host))[-1]  # taken before 0003_irreversible: MARIADB_ONLY is in it
+    as_root("mysql", DATABASE, "-e", f"DELETE FROM notes_note WHERE text = '{MARIADB_ONLY}'")
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=test")
+    assert done.returncode != 0 and "-e confirm=prod. Nothing was changed." in flat(done.output), done.output[-3000:]
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=prod", "--check")
+    assert done.returncode == 0 and f"Would stop hknweb.socket and hknweb.service, restore {newest}" in flat(done.output), \
+        done.output[-3000:]
+    assert MARIADB_ONLY not in shown(host)["notes"]
+    done = playbook("restore.yml", "hknweb-prod", "-e", f"backup={newest}", "-e", "confirm=prod")
+    assert done.returncode == 0, done.output[-3000:]
+    assert f"Restored {newest} in" in flat(done.output) and "answered 200" in flat(done.output)
+    note_time("MariaDB restore (prod)", flat(done.output))
+    values = shown(host)
+    assert MARIADB_ONLY in values["notes"] and values["revision"] == refs()["v1"]
+    assert notes_migrations()[-1] == "0002_second_note"  # the schema from before 0003_irreversible
+
+
 # --- test: dev mode, sqlite in shared/ -----------------------------------------------------------
 
 
@@ -209,6 +331,7 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
     for revision in ("master", "v1"):
         done, out = deploy(host, "-e", f"revision={revision}")
         assert done.returncode == 0, out[-3000:]
+        note_time("sqlite dump (test, before 0002)", out)
         assert "collectstatic --noinput skipped (the settings have no STATIC_ROOT)" in out, out[-3000:]
         values = shown(host)
         assert values["revision"] == refs()[revision]
@@ -216,6 +339,22 @@ def test_dev_database_survives_deploys_and_collectstatic_is_skipped(host):
     assert not host.file(f"{base}/current/staticfiles").exists
     # test's migrations (0002 on its sqlite) and collectstatic touched nothing of prod's.
     assert prod_data() == prod
+
+
+def test_dev_sqlite_backup_before_the_migration_restores_a_deleted_row(host):
+    only_on(host, "test", "dev's database")
+    base = env_of(host)["path"]
+    found = backups_of(host)
+    assert len(found) == 1 and next(iter(found)).endswith(".sqlite3.gz"), found  # master's 0002, not v1's first
+    name = next(iter(found))
+    sql = f"import sqlite3; c = sqlite3.connect('{base}/shared/db.sqlite3'); "
+    assert host.run(f"python3 -c \"{sql}c.execute('DELETE FROM notes_note WHERE text = ?', ('{SQLITE_ONLY}',)); "
+                    "c.commit()\"").rc == 0
+    assert SQLITE_ONLY not in shown(host)["notes"]
+    done = playbook("restore.yml", "hknweb-test", "-e", f"backup={name}", "-e", "confirm=test")
+    assert done.returncode == 0, done.output[-3000:]
+    note_time("sqlite restore (test)", flat(done.output))
+    assert SQLITE_ONLY in shown(host)["notes"]
 
 
 # --- two environments on one account: a test given prod's database or static root -------------

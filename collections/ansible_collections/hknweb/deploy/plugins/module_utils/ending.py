@@ -109,6 +109,8 @@ def kind_of(data, live):
         return "build"
     if (data.get("begin") or {}).get("last_run") in ("deploy never live", "deploy reverted"):
         return "served all along"  # rollback_guard refused: the live release is not the one that failed
+    if stage == stages.SCHEMA:
+        return "schema"
     if stage == stages.BEGIN:
         return "input"
     # Any other stage, and a failure that names none (its task's name instead): the general advice.
@@ -124,6 +126,7 @@ FIX = {
                  "it names",
     "build": "fix what the cause above names (in the commit, in the knob it names, or on the host)",
     "input": "fix what the cause above names (nothing was changed)",
+    "schema": "the cause above lists the migrations the target does not know (nothing was changed)",
     "other": "fix the cause above",
 }
 
@@ -157,6 +160,11 @@ def next_step(case):
                 else "point it at a good release (ansible-playbook releases.yml %s lists them)" % scope)
         return ("current was changed by hand: put it back on the host (%s), then ansible-playbook status.yml %s"
                 % (back, scope))
+    if kind == "schema" and action == "rollback":
+        return ("%s serves, as before this run; the migrations the target does not know are listed above: "
+                "ansible-playbook rollback.yml %s -e rollback_migrations=unapply reverses them with the newer "
+                "release's code after a fresh backup (or =code-only switches and leaves the schema)"
+                % (now or "the live release", scope))
     if kind == "served all along":
         return ("nothing to undo: %s has served all along; to finish that deploy, run it again: ansible-playbook "
                 "deploy.yml %s; only if %s itself is bad: ansible-playbook rollback.yml %s -e deploy_rollback_anyway=true"

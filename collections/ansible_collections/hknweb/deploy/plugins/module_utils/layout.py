@@ -31,6 +31,7 @@ import re
 RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 SHARED_DIR = "shared"
+BACKUPS_DIR = "backups"  # under shared/: the database backups made before a migrate
 MIRROR_DIR = "repo"
 VENVS_DIR = "venvs"
 TOOLS_DIR = "tools"
@@ -92,6 +93,10 @@ def current_text(name):
 
 def shared_dir(deploy_path):
     return os.path.join(deploy_path, SHARED_DIR)
+
+
+def backups_dir(deploy_path):
+    return os.path.join(shared_dir(deploy_path), BACKUPS_DIR)
 
 
 def mirror_dir(deploy_path):

@@ -21,8 +21,9 @@ SOCKET = "socket"  # the socket unit could not hold the bind
 LINKS = "links"  # the public static link could not be made
 SWITCH = "switch"  # `current`, a record or the rollback's switch failed
 HEALTH = "health check"  # the trial run or the health check failed (the release is marked bad)
+SCHEMA = "schema"  # a rollback refused migrations its target does not know, or could not unapply them
 
-FAILURES = (LOCK, BEGIN, DEPENDENCIES, DJANGO, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)
+FAILURES = (LOCK, BEGIN, DEPENDENCIES, DJANGO, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH, SCHEMA)
 
 # The numbered stages of playbooks/deploy.yml and rollback.yml ("N. Title: what it does"), in order, with
 # the failure stages the module each one calls reports (a controller stage reports none: it changes nothing).
@@ -30,4 +31,4 @@ DEPLOY = (("Preflight", ()), ("Begin", (BEGIN, LOCK)), ("Python", ()), ("Release
           ("Python", (DEPENDENCIES, LOCK)), ("Django", (DJANGO, LOCK)), ("Service", ()), ("Static", ()),
           ("Switch", (SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH, LOCK)))
 ROLLBACK = (("Preflight", ()), ("Service", ()),
-            ("Roll back", (BEGIN, LOCK, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)))
+            ("Roll back", (BEGIN, LOCK, SCHEMA, SERVICE_FILES, SOCKET, LINKS, SWITCH, HEALTH)))

@@ -265,12 +265,19 @@ def releases_table(info):
                                     "; " + info["problem"] if info.get("problem") else "")]
     header = "%-17s %-12s %-12s %-20s %-10s %-20s %s" % ("RELEASE", "STATE", "COMMIT", "REF", "BY", "TIME", "SUBJECT")
     lines.append(header)
+    made = {}
+    for b in info.get("backups") or []:
+        made.setdefault(b.get("release"), []).append(b)
     for r in sorted(info.get("releases") or [], key=lambda r: r["name"], reverse=True):
         flags = r["state"] + (" LIVE" if r["live"] else "") + (" <-back" if r["rollback_target"] else "")
         lines.append("%-17s %-12s %-12s %-20s %-10s %-20s %s" % (
             r["name"], flags, short(r.get("revision")), (r.get("ref") or "-")[:20], (r.get("deployer") or "-")[:10],
             r.get("time") or "-", r.get("subject") or ""))
+        for b in made.get(r["name"], []):  # issue 21: the backups taken before this release's migrate
+            lines.append("%-17s backup %s (%d bytes)" % ("", b["name"], b.get("bytes", 0)))
     lines.append("LIVE = current; <-back = where rollback.yml goes; unfinished = incomplete, never a target")
+    if made:
+        lines.append("backup = the database just before that release's migrations (restore.yml -e backup=<name>)")
     return lines
 
 

@@ -22,6 +22,9 @@ description:
     environment of the account (its registry under C(~/.local/state/hknweb-deploy/environments))
     uses the same static root, or the same database unless O(shared_database_ok); otherwise it
     records both in this environment's record.
+  - With O(backup), dumps the database before a C(migrate) that would apply something (see O(backup)).
+    When C(migrate) runs, writes the release's schema record C(.schema.json) (every migration its
+    code knows, each app's leaf, what the database had applied before and after).
   - C(migrate) reports a change only when it applied a migration; C(collectstatic) when it
     copied a file. C(collectstatic) is skipped, and says so in RV(ran[].skipped), when the settings
     have no C(STATIC_ROOT) (hknweb's dev mode).
@@ -60,6 +63,22 @@ options:
       the release has no C(~) of its own).
     type: bool
     default: false
+  backup:
+    description:
+      - With O(deploy_path) and a C(migrate) among O(commands), asks Django's migration executor
+        what C(migrate) would apply, before any command; when something would, dumps the
+        C(default) database first into C(<deploy_path>/shared/backups/<release>-<UTC time>.sql.gz)
+        (MySQL/MariaDB, C(mysqldump --single-transaction) with the settings' credentials over their
+        option file, in a private 0600 file, never on the command line) or C(.sqlite3.gz) (sqlite's
+        online backup API), mode 0600, written under a dot-name and renamed when whole. A backup
+        that fails stops the stage before any command.
+      - Nothing to migrate, nothing dumped.
+    type: bool
+    default: false
+  backup_keep:
+    description: After a new backup, the older ones beyond this many (newest first) are removed.
+    type: int
+    default: 5
 extends_documentation_fragment:
   - action_common_attributes
   - hknweb.deploy.lease
@@ -107,93 +126,40 @@ option_file_link:
   description: The link made by O(home_option_file), empty when none was made.
   returned: always
   type: str
+backup:
+  description: The backup made before C(migrate) (C(path), C(bytes), C(seconds)), empty when none.
+  returned: always
+  type: dict
+backup_skipped:
+  description: Why no backup was made (e.g. C(nothing to migrate)), empty when one was or the settings were not read.
+  returned: always
+  type: str
+pruned_backups:
+  description: Older backups removed after the new one (names).
+  returned: always
+  type: list
+  elements: str
 """
 
 import json
 import os
 import re
-import subprocess
-import tempfile
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import backups
 from ansible_collections.hknweb.deploy.plugins.module_utils import django_settings as ds
-from ansible_collections.hknweb.deploy.plugins.module_utils import environments, layout
+from ansible_collections.hknweb.deploy.plugins.module_utils.django_run import (  # noqa: F401  (tests use them here)
+    APPLIED, BACKUP, BACKUP_FAILED, BACKUP_FAILED_RC, DRIVER, MARKER, REFUSED, SETTINGS, SKIPPED, session, split_output)
+from ansible_collections.hknweb.deploy.plugins.module_utils import environments, layout, stages
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
-from ansible_collections.hknweb.deploy.plugins.module_utils import stages
+from ansible_collections.hknweb.deploy.plugins.module_utils import schema
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
 
 NOTHING_DONE = {
     "migrate": re.compile(r"No migrations to apply"),
     "collectstatic": re.compile(r"^0 static files? copied", re.M),
 }
-
-# Runs every command in ONE Python process (Django starts once, not once per command). manage.py
-# runs as a script, so it still decides the settings module (with or without a main()); the
-# driver takes the place of Django's execute_from_command_line, which every manage.py calls. It
-# first prints what the settings resolve to and waits for "go" on stdin (the module checks the
-# account's other environments meanwhile); then it runs each command, framed by markers so a
-# failure names its command and its own lines.
-DRIVER = r"""
-import json, os, sys
-commands = json.loads(sys.argv[1])
-import django.core.management as management
-real = management.execute_from_command_line
-called = []
-
-def report():
-    from django.conf import settings
-    db = dict(settings.DATABASES.get("default") or {})
-    options = db.get("OPTIONS") or {}
-    text = lambda value: "" if value is None else str(value)
-    return dict(engine=text(db.get("ENGINE")), name=text(db.get("NAME")), host=text(db.get("HOST")),
-                port=text(db.get("PORT")), option_file=text(options.get("read_default_file")),
-                option_group=text(options.get("read_default_group")),
-                static_root=text(getattr(settings, "STATIC_ROOT", None)), cwd=os.getcwd())
-
-def drive(argv=None):
-    called.append(True)
-    import django
-    django.setup()
-    sys.stdout.write("\n@@hknweb-deploy settings %s\n" % json.dumps(report())); sys.stdout.flush()
-    if sys.stdin.readline().strip() != "go":
-        sys.exit(96)
-    for args in commands:
-        for stream in (sys.stdout, sys.stderr):
-            stream.write("\n@@hknweb-deploy command %s\n" % json.dumps(args)); stream.flush()
-        sys.argv = ["manage.py"] + args
-        try:
-            real(sys.argv)
-        except SystemExit as exit:
-            if exit.code not in (None, 0):
-                sys.stdout.flush(); sys.stderr.flush()
-                sys.exit(exit.code if isinstance(exit.code, int) else 1)
-        except Exception as error:
-            # Settings without STATIC_ROOT (hknweb's dev mode) have nothing to collect: say so.
-            if args[0] != "collectstatic" or "STATIC_ROOT" not in str(error):
-                raise
-            sys.stdout.write("@@hknweb-deploy skipped: the settings have no STATIC_ROOT\n")
-
-management.execute_from_command_line = drive
-sys.argv = ["manage.py"]
-import runpy
-runpy.run_path("manage.py", run_name="__main__")
-if not called:
-    sys.exit(97)  # manage.py did not call execute_from_command_line: the caller runs each command alone
-"""
-SKIPPED = re.compile(r"^@@hknweb-deploy skipped: (.*)$", re.M)
-MARKER = re.compile(r"^@@hknweb-deploy command (.*)$", re.M)
-SETTINGS = re.compile(r"^@@hknweb-deploy settings (\{.*\})$")
-REFUSED = 96
-
-
-def split_output(text):
-    """{command text: its output} from the driver's framed output."""
-    parts, found = MARKER.split(text), {}
-    for i in range(1, len(parts) - 1, 2):
-        found[" ".join(json.loads(parts[i]))] = parts[i + 1]
-    return found
 
 
 def run_each(python, release, commands, env):
@@ -210,48 +176,15 @@ def run_each(python, release, commands, env):
     return ran, None
 
 
-def session(argv, cwd, env, decide):
-    """Run the driver; when it reports the settings, answer "go" or "stop" from decide(report).
-    Returns (Result, report or None). stderr goes to a file, so a chatty app cannot block it."""
-    started = time.monotonic()
-    report = None
-    with tempfile.TemporaryFile("w+", errors="replace") as err:
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=err, universal_newlines=True, errors="replace")
-        except OSError as error:
-            return Result(argv, 127, "", str(error), time.monotonic() - started), None
-        head = []
-        for line in iter(proc.stdout.readline, ""):
-            found = SETTINGS.match(line.rstrip("\n"))
-            if found:
-                report = json.loads(found.group(1))
-                break
-            head.append(line)
-        if report is not None:
-            try:
-                verdict = decide(report)
-            except BaseException:
-                proc.kill()
-                proc.communicate()
-                raise
-            try:
-                proc.stdin.write("go\n" if verdict else "stop\n")
-                proc.stdin.flush()
-            except OSError:  # the driver is gone already: its exit code tells
-                pass
-        out, _ = proc.communicate()
-        err.seek(0)
-        return Result(argv, proc.returncode, "".join(head) + (out or ""), err.read(), time.monotonic() - started), report
-
-
 class Stage:
     """The Django stage of one release: the settings check, then the commands."""
 
     def __init__(self, module):
         self.module, self.p = module, module.params
         self.home = os.path.expanduser("~")
-        self.result = dict(database={}, static_root="", option_file_link="")
+        self.result = dict(database={}, static_root="", option_file_link="", backup={}, backup_skipped="",
+                           pruned_backups=[])
+        self.state = None
         self.refusal = None
         self.shown_root = ""
 
@@ -279,13 +212,72 @@ class Stage:
         if p["deploy_path"]:
             environments.update(p["deploy_path"], dict(mine, environment=p["environment_name"],
                                                        shared_database_ok=p["shared_database_ok"]), self.home)
+        self.identity, self.option_file = identity, option_file
         return True
+
+    def order(self, state):
+        """What the driver does before the commands: a backup when migrate would apply something,
+        and the applied set after them (for the release's schema record)."""
+        p, identity, option_file = self.p, self.identity, self.option_file
+        self.state = state if isinstance(state, dict) and "error" not in state else None
+        plan = (self.state.get("plan") or []) + (self.state.get("unapply") or []) if self.state else None
+        family = ds.family(identity.get("engine"))
+        go, why = backups.should_back_up(p["backup"] and bool(p["deploy_path"]), self.commands, plan, family,
+                                         self.state.get("applied") if self.state else None)
+        self.result["backup_skipped"] = "" if go else why
+        order = dict(applied_after=bool(self.state))
+        if go:
+            name = backups.name_for(os.path.basename(os.path.normpath(p["release"])), backups.stamp(), family)
+            order["backup"] = dict(path=os.path.join(backups.folder(p["deploy_path"]), name), family=family,
+                                   database=identity.get("name") or "",
+                                   option_file=os.path.realpath(option_file) if option_file and os.path.isfile(
+                                       option_file) else "")
+        return order
 
     def settings_entry(self):
         said = ds.describe(self.result["database"], self.shown_root, self.p["deploy_path"])
         if self.result["option_file_link"]:
             said += ", option file %s (linked: the client library does not expand ~)" % self.result["option_file_link"]
         return dict(command="settings", said=said, changed=bool(self.result["option_file_link"]))
+
+
+def after_backup(stage, out):
+    """The backup the driver made (from its output), then the older ones beyond the keep count pruned."""
+    made = BACKUP.search(out or "")
+    if not made:
+        return None
+    entry = json.loads(made.group(1))
+    stage.result["backup"] = entry
+    p = stage.p
+    for name in backups.plan_prune(backups.listing(p["deploy_path"]), p["backup_keep"],
+                                   protect=[os.path.basename(entry["path"])]):
+        try:
+            backups.remove(p["deploy_path"], name)
+            stage.result["pruned_backups"].append(name)
+        except OSError:
+            pass  # the next deploy tries again
+    return dict(command="backup", changed=True, said="backup before migrate: %s (%d bytes, %.2f s)" % (
+        entry["path"], entry["bytes"], entry["seconds"]))
+
+
+def record_schema(stage, out):
+    """The release's schema record: what its code knows, what the database had applied before and after."""
+    if not stage.state:
+        return
+    applied = APPLIED.search(out or "")
+    try:
+        schema.write(stage.p["release"], schema.record(stage.state, json.loads(applied.group(1)) if applied else None))
+    except OSError:
+        pass  # a record is an aid to rollback; the rollback says when a release has none
+
+
+def backup_failure(stage, done):
+    failed = BACKUP_FAILED.search(done.out or "")
+    cause = json.loads(failed.group(1)) if failed else tail(done.err, 10)
+    return ("Backup before migrate failed: %s. migrate did not run; the live release and the database are "
+            "untouched. Fix the cause (space and permissions of %s, the database client and credentials), or "
+            "deploy without a backup at your own risk with -e app_django_backup=false." % (
+                cause, backups.folder(stage.p["deploy_path"])))
 
 
 def outcome(ran):
@@ -310,10 +302,13 @@ def main():
         environment_name=dict(type="str", default=""),
         shared_database_ok=dict(type="bool", default=False),
         home_option_file=dict(type="bool", default=False),
+        backup=dict(type="bool", default=False),
+        backup_keep=dict(type="int", default=5),
     ), supports_check_mode=True)
     p = module.params
     commands = [[str(a) for a in c] for c in p["commands"]]
     stage = Stage(module)
+    stage.commands = commands
     if module.check_mode:
         module.exit_json(changed=bool(commands), ran=[dict(command=" ".join(c)) for c in commands], **stage.result)
     lost = lock_.renew(p["lease"])
@@ -322,16 +317,21 @@ def main():
     python = layout.venv_program(p["release"], "python")
     env = user_environment({str(k): str(v) for k, v in p["environment"].items()})
     try:
-        done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide)
+        done, report = session([python, "-c", DRIVER, json.dumps(commands)], p["release"], env, stage.decide,
+                               stage.order if any(c[:1] == ["migrate"] for c in commands) else None)
     except OSError as error:  # the registry or the option-file link could not be written: nothing ran
         module.fail_json(msg="Refused before migrate: could not check or record this environment's settings "
                          "(%s). Nothing was changed: no command ran." % error, changed=False, ran=[], stage=stages.DJANGO)
     if stage.refusal:
         module.fail_json(msg=stage.refusal, changed=False, ran=[], stage=stages.DJANGO, refused=True, **stage.result)
+    if done.rc == BACKUP_FAILED_RC:
+        module.fail_json(msg=backup_failure(stage, done), changed=False, ran=[], stage=stages.DJANGO, **stage.result)
+    made = after_backup(stage, done.out)
+    record_schema(stage, done.out)
     if done.rc == 97:
         ran, failure = run_each(python, p["release"], commands, env)
     else:
-        outs, errs = split_output(done.out), split_output(done.err)
+        outs, errs = split_output(APPLIED.sub("", done.out)), split_output(done.err)
         ran = [dict(command=" ".join(c), output=outs.get(" ".join(c), "")) for c in commands
                if " ".join(c) in outs]
         failure = None
@@ -339,7 +339,7 @@ def main():
             failed = ran.pop() if ran else dict(command="(starting Django)", output=done.out)
             failed["error"] = errs.get(failed["command"], done.err)
             failure = (failed, done)
-    head = [stage.settings_entry()] if report else []
+    head = ([stage.settings_entry()] if report else []) + ([made] if made else [])
     if failure:
         entry, result = failure
         error = entry.get("error", result.err)

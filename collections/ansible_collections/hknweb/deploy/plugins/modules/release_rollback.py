@@ -127,6 +127,25 @@ options:
       and the service files are unchanged (see M(hknweb.deploy.release_activate)).
     type: bool
     default: true
+  migrations:
+    description:
+      - When the database has applied migrations the target release's code does not know (from the
+        releases' schema records, see M(hknweb.deploy.django_manage)) - V(refuse) (before any change,
+        listing them), V(code-only) (switch anyway, the schema stays), or V(unapply) (after a fresh
+        backup, C(migrate <app> <target's leaf>) with the newer release's code, then the switch;
+        a migration that cannot be reversed is refused before any change).
+      - No schema difference, or releases without records - the rollback runs no Django at all.
+    type: str
+    choices: [refuse, code-only, unapply]
+    default: refuse
+  environment:
+    description: The service's environment variables, for the unapply's C(manage.py migrate).
+    type: dict
+    default: {}
+  environment_name:
+    description: The environment's name, for the refusal's commands (C(-l <name>)).
+    type: str
+    default: ''
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -166,6 +185,12 @@ activate:
     restarted, health, reverted, marked_bad, unlocked ...
   returned: when the target was chosen
   type: dict
+schema:
+  description: The schema step - C(verdict) (V(switch), V(refuse), V(unapply)), C(unknown) (app, name
+    applied but unknown to the target), C(newer) (the release whose code knows them), C(commands)
+    and C(backup) of an unapply.
+  returned: when the target was chosen
+  type: dict
 activated:
   description: On a failure, V(true) when it came from the second half (switch, reload or restart,
     health); the failure's other keys are then those of RV(activate).
@@ -179,6 +204,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
+from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_schema, stages
 
 BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "rollback_anyway", "lock_wait",
                  "shared_dirs", "shared_files", "shared_files_create", "shared_templates", "home_templates", "bind")
@@ -201,7 +227,9 @@ def argument_spec():
     spec = {name: option for name, option in begin_.argument_spec().items() if name in BEGIN_OPTIONS}
     spec.update({name: option for name, option in activate_.argument_spec().items() if name in SERVICE_OPTIONS})
     spec.update(path=dict(type="str", required=True), run=dict(type="str", required=True),
-                purpose=dict(type="str", default="rollback"))
+                purpose=dict(type="str", default="rollback"),
+                migrations=dict(type="str", default="refuse", choices=["refuse", "code-only", "unapply"]),
+                environment=dict(type="dict", default={}), environment_name=dict(type="str", default=""))
     return spec
 
 
@@ -220,6 +248,19 @@ def activate_params(p, begun):
     return params
 
 
+def schema_step(module, p, begin, begun):
+    """Issue 21: migrations the target does not know - refused, or unapplied (rollback_schema.py)."""
+    try:
+        return rollback_schema.step(begun["deploy_path"], [r["name"] for r in begun.get("releases") or []],
+                                    (begun.get("live") or {}).get("name"), begun["target"]["name"], p["migrations"],
+                                    p["environment"], p["environment_name"], module.check_mode)
+    except (rollback_schema.Refused, OSError) as error:
+        if begin.result.get("locked"):
+            rp.give_lock(begin.path, p["run"])
+        module.fail_json(msg=str(error), stage=stages.SCHEMA, begin=begun, changed=False,
+                         schema=getattr(error, "result", {}), refused=isinstance(error, rollback_schema.Refused))
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
@@ -233,6 +274,7 @@ def main():
             rp.give_lock(begin.path, p["run"])
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
         module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result)
+    schema = schema_step(module, p, begin, begun)
     # A failure of this half carries both halves' results (activated: the summary reads it as activate's).
     activate = activate_.Activate(Stage(module, activate_params(p, begun), {"begin": begun, "activated": True}))
     try:
@@ -242,8 +284,8 @@ def main():
     activate.end()
     if not module._diff:
         result.pop("diff", None)
-    module.exit_json(changed=bool(begun.get("changed") or result.get("changed")), begin=begun, activate=result,
-                     diff=result.get("diff", []))
+    module.exit_json(changed=bool(begun.get("changed") or result.get("changed") or schema.get("changed")),
+                     begin=begun, activate=result, schema=schema, diff=result.get("diff", []))
 
 
 if __name__ == "__main__":

@@ -93,6 +93,12 @@ problem:
   description: Why C(current) does not name a release, or V(null).
   returned: always
   type: str
+backups:
+  description: The database backups in C(shared/backups/) (name, release - the release whose migrate it
+    preceded, time, kind, bytes), oldest first.
+  returned: always
+  type: list
+  elements: dict
 service:
   description: With O(service) - active, sub, since, pid, runs (the release its master process runs, from its
     working folder), health (a sentence) and health_status (the HTTP status, V(null) when nothing answered).
@@ -105,6 +111,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import intent, lock, release_policy, releases_disk, revlog
+from ansible_collections.hknweb.deploy.plugins.module_utils import backups
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import http_get, process_release, unit_state
 
 
@@ -137,7 +144,8 @@ def main():
     service = service_state(module.params) if module.params["service"] else None
     if not os.path.isdir(path):
         module.exit_json(changed=False, deploy_path=path, releases=[], live=None, rollback_target=None, service=service,
-                         lock=None, intent=None, log_tail=[], problem="%s does not exist yet (nothing deployed)" % path)
+                         lock=None, intent=None, log_tail=[], backups=[],
+                         problem="%s does not exist yet (nothing deployed)" % path)
     try:
         inventory = releases_disk.scan(path)
     except release_policy.ReleaseError as error:
@@ -147,7 +155,7 @@ def main():
         releases=release_policy.describe(path, inventory.releases, inventory.live, inventory.log),
         live=inventory.live, rollback_target=release_policy.rollback_target(inventory.releases, inventory.live),
         lock=lock.read_lock(path), intent=intent.read_intent(path), log_tail=revlog.log_tail(path),
-        problem=inventory.current_problem, service=service)
+        problem=inventory.current_problem, service=service, backups=backups.listing(path))
 
 
 if __name__ == "__main__":
