@@ -160,6 +160,12 @@ def summary(data):
         out.update(stage=data.get("stage"), cause=data.get("cause"))
     if action == "rollback":
         out["stayed"] = begin.get("stayed")  # why a plain rollback kept the live release (rollback_guard)
+    return out, summary_lines(out, data, begin)
+
+
+def summary_lines(out, data, begin):
+    """The summary's lines, from its record (`out`) and stage 1's result."""
+    action = out["action"]
     verb = {"deploy": "Deployed", "rollback": "Rolled back"}.get(action, action)
     if out.get("stayed"):
         verb = "Rollback kept the live release of"
@@ -198,7 +204,7 @@ def summary(data):
     lines.append("  pruned:    %s" % (", ".join(out["pruned"]) or "nothing")
                  + ("; venvs %s" % ", ".join(out["pruned_venvs"]) if out["pruned_venvs"] else ""))
     lines.append("  by:        %s" % (out["deployer"] or "-"))
-    return out, lines
+    return lines
 
 
 def attempted(data):
