@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: database_restore
 short_description: Restore a named database backup into the environment's database, the service stopped meanwhile
-version_added: "2.1.0"
+version_added: "2.2.0"
 description:
   - Restores one of the backups the Django stage made (C(<path>/shared/backups/<name>), see
     M(hknweb.deploy.django_manage)) into the database the live release's settings name, read
