@@ -167,19 +167,19 @@ class Switch:
         cause = "%s failed its health check after %ss (of %ss allowed): %s" % (
             target, health["seconds"], opts.health_timeout, health["detail"])
         steps = sp.revert_steps(opts, target, previous, result["marked_bad"] == previous and previous is not None)
-        back, first = None, result["health"]
+        back = None
         try:
             self.steps(steps, result, reason="failed its health check: " + health["detail"])
         except Unhealthy as again:
             back = again.health
             self.host.clear_intent(opts.path)
-        result.update(reverted=bool(previous), marked_bad=target, live=previous or target, health=first)
+        back = back or result["health"]
+        result.update(reverted=bool(previous), marked_bad=target, live=previous or target, health=health)
         if not previous:
             return Failure("%s. It was the first release; there is nothing to go back to, so it stays "
                            "current, marked bad.\nThe unit's journal:\n%s" % (cause, journal),
                            dict(stage="health check", journal=journal, live=target))
-        back = back or result["health"]
-        result.update(health=first, health_after_revert=back)
+        result["health_after_revert"] = back
         return Failure("%s. %s is live again%s; %s is marked bad and kept for inspection.\n"
                        "The unit's journal:\n%s" % (
                            cause, previous, "" if back["ok"] else " but does not answer either (%s)" % back["detail"],

@@ -108,7 +108,7 @@ def trial(host, opts, release):
     """Boot the new release on a private socket and ask it; None when it answers 200, else why."""
     spec = opts.trial
     folder = host.release_dir(opts.path, release)
-    sock = os.path.join(opts.path, ".trial-%s.sock" % host.pid())
+    sock = os.path.join(opts.path, ".trial-%s.sock" % host.own_pid())
     argv = [host.gunicorn(folder)] + [str(a) for a in spec.get("args") or []] + ["--bind", "unix:" + sock,
                                                                                   "--workers", "1"]
     env = {str(k): str(v) for k, v in (spec.get("environment") or {}).items()}
