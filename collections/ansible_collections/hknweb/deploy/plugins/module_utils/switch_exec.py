@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from ansible_collections.hknweb.deploy.plugins.module_utils import switch_plan as sp
 from ansible_collections.hknweb.deploy.plugins.module_utils import switch_proof as proof
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
-from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
-
-HOME_MARK = "@@HOME@@"  # release_policy.HOME_MARK: rendered before the home was known
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import HOME_MARK, ReleaseError
 
 
 @dataclass
@@ -74,6 +72,7 @@ def wanted_links(opts):
 
 
 def with_home(opts, home):
+    """Files rendered before the home was known (a rollback's one round trip) carry its mark."""
     files = [dict(item, path=item["path"].replace(HOME_MARK, home), content=item["content"].replace(HOME_MARK, home))
              for item in opts.files]
     return dataclasses.replace(opts, files=files)

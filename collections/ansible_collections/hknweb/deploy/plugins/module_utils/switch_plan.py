@@ -180,9 +180,9 @@ def link_refusal(links):
     return None
 
 
-def first_deploy(opts):
+def first_deploy(opts, links):
     """A dry run before the first deploy: say what would happen, touch nothing."""
-    return Plan(files_changed=tuple(f["path"] for f in opts.files), live_after=opts.release,
+    return Plan(files_changed=tuple(f["path"] for f in opts.files), live_after=opts.release, links_changed=tuple(links),
                 switched=bool(opts.release), previous=None,
                 restart_reasons=("first deploy: %s would be created and started" % opts.service,),
                 steps=(Step("first deploy", "the deploy path does not exist yet"),))
@@ -192,7 +192,7 @@ def plan(opts, observed, links, check=False):
     """The switch's steps for `opts.mode` on what was `observed`. `links` maps each link's
     (expanded) path to its target. Returns a Plan (its refusal set when nothing may run)."""
     if not observed.exists:
-        return first_deploy(opts)
+        return first_deploy(opts, links)
     live = observed.live
     target = live if opts.mode == "ensure" else opts.release
     refusal = link_refusal(observed.links)
