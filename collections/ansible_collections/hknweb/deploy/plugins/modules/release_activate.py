@@ -229,13 +229,21 @@ unlocked:
   description: Whether the lock was given back (with O(unlock)).
   returned: always
   type: bool
+steps:
+  description: The switch's plan - each step (C(step)) with its C(reason), in order; in check mode what
+    would run, else what was planned (a failure stops it; a revert runs its own steps).
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
-from ansible_collections.hknweb.deploy.plugins.module_utils.activate import Activate, argument_spec
+from ansible_collections.hknweb.deploy.plugins.module_utils.activate import argument_spec
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_exec import Switch
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_host import SwitchHost
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_plan import Options
 
 
 def main():
@@ -245,16 +253,12 @@ def main():
     if lost:
         # Taken over after its lease ran out: another run owns the environment now. Stop before the switch.
         module.fail_json(msg=lost, stage="lock", changed=False, unlocked=False)
-    activate = Activate(module)
-    try:
-        result = activate()
-        activate.make_links()
-        activate.prune()
-    except (rp.ReleaseError, OSError) as error:
-        activate.fail("%s: %s" % (type(error).__name__, error), stage="switch")
-    activate.end()
+    outcome = Switch(SwitchHost(), Options.from_params(module.params), module.check_mode).run()
+    result = outcome.result
     if not module._diff:
         result.pop("diff", None)
+    if outcome.failure:
+        module.fail_json(msg=outcome.failure.msg, **dict(result, **outcome.failure.extra))
     module.exit_json(**result)
 
 

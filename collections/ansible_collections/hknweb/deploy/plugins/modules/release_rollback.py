@@ -198,6 +198,8 @@ activated:
   type: bool
 """
 
+from collections import namedtuple
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
@@ -205,27 +207,20 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_schema, stages
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_exec import Switch
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_host import SwitchHost
+from ansible_collections.hknweb.deploy.plugins.module_utils.switch_plan import Options
 
 BEGIN_OPTIONS = ("path", "release", "run", "holder", "purpose", "break_lock", "lease", "rollback_anyway", "lock_wait",
                  "shared_dirs", "shared_files", "shared_files_create", "shared_templates", "home_templates", "bind")
-SERVICE_OPTIONS = ("files", "service", "socket", "bind", "health_path", "health_host", "health_timeout", "reload")
 
-
-class Stage:
-    """One half's view of the module: its own parameters, the module's check/diff mode, and a
-    failure that also carries what the other half found."""
-
-    def __init__(self, module, params, extra):
-        self.module, self.params, self.extra = module, params, extra
-        self.check_mode, self._diff = module.check_mode, module._diff
-
-    def fail_json(self, **result):
-        self.module.fail_json(**dict(self.extra, **result))
+# The first half's inputs, as Begin reads them (its params and whether this is a dry run).
+BeginInputs = namedtuple("BeginInputs", "params check_mode")
 
 
 def argument_spec():
     spec = {name: option for name, option in begin_.argument_spec().items() if name in BEGIN_OPTIONS}
-    spec.update({name: option for name, option in activate_.argument_spec().items() if name in SERVICE_OPTIONS})
+    spec.update(activate_.service_spec())
     spec.update(path=dict(type="str", required=True), run=dict(type="str", required=True),
                 purpose=dict(type="str", default="rollback"),
                 migrations=dict(type="str", default="refuse", choices=["refuse", "code-only", "unapply"]),
@@ -239,13 +234,11 @@ def begin_params(p):
     return params
 
 
-def activate_params(p, begun):
-    params = {name: option.get("default") for name, option in activate_.argument_spec().items()}
-    params.update({name: p[name] for name in SERVICE_OPTIONS})
-    params.update(path=begun["deploy_path"], mode="rollback", release=begun["target"]["name"],
-                  mark_previous_bad=begun.get("direction", "back") == "back", restart=begun["restart_required"],
-                  deployer=p["holder"], run=p["run"], unlock=True)
-    return params
+def switch_options(p, begun):
+    """The second half's typed inputs: the service options given, and what the first half chose."""
+    return Options.from_params(p, path=begun["deploy_path"], mode="rollback", release=begun["target"]["name"],
+                               mark_previous_bad=begun.get("direction", "back") == "back",
+                               restart=begun["restart_required"], deployer=p["holder"], unlock=True)
 
 
 def schema_step(module, p, begin, begun):
@@ -264,7 +257,7 @@ def schema_step(module, p, begin, begun):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    begin = begin_.Begin(Stage(module, begin_params(p), {}))
+    begin = begin_.Begin(BeginInputs(begin_params(p), module.check_mode))
     try:
         begun = begin()
     except rp.LockHeld as error:
@@ -275,15 +268,14 @@ def main():
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
         module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result)
     schema = schema_step(module, p, begin, begun)
-    # A failure of this half carries both halves' results (activated: the summary reads it as activate's).
-    activate = activate_.Activate(Stage(module, activate_params(p, begun), {"begin": begun, "activated": True}))
-    try:
-        result = activate()
-    except (rp.ReleaseError, OSError) as error:
-        activate.fail("%s: %s" % (type(error).__name__, error), stage="switch")
-    activate.end()
+    outcome = Switch(SwitchHost(), switch_options(p, begun), module.check_mode).run()
+    result = outcome.result
     if not module._diff:
         result.pop("diff", None)
+    if outcome.failure:
+        # A failure of this half carries both halves' results (activated: the summary reads it as activate's).
+        module.fail_json(msg=outcome.failure.msg, begin=begun, activated=True, schema=schema,
+                         **dict(result, **outcome.failure.extra))
     module.exit_json(changed=bool(begun.get("changed") or result.get("changed") or schema.get("changed")),
                      begin=begun, activate=result, schema=schema, diff=result.get("diff", []))
 
