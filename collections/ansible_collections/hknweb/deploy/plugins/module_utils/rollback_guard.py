@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import UNFINISHED
 
 WORD = "-e deploy_rollback_anyway=true"
@@ -30,7 +31,6 @@ WORD = "-e deploy_rollback_anyway=true"
 NEVER_LIVE, REVERTED = "deploy never live", "deploy reverted"
 COMPLETED, UNDONE = "rollback completed", "deploy undone"
 REFUSALS = (NEVER_LIVE, REVERTED)
-LIVE_EVENTS = ("deploy", "rollback", "recover", "revert")  # revisions.log events that put a release live
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,8 @@ class Verdict:
 
 def events(log_text):
     """revisions.log's lines as Events, oldest first; lines that do not parse are skipped."""
-    found = []
-    for line in (log_text or "").splitlines():
-        fields = [f.strip() for f in line.rstrip("\r").split("\t")]
-        if len(fields) >= 6 and fields[1] in LIVE_EVENTS and fields[2]:
-            found.append(Event(fields[0], fields[1], fields[2], fields[5]))
-    return found
+    return [Event(when, kind, release, deployer) for when, kind, release, _sha, _ref, deployer in revlog.entries(log_text)
+            if kind in revlog.LIVE_EVENTS and release]
 
 
 def _release_time(name):
