@@ -12,7 +12,7 @@ plain dicts; unit tested without Ansible or a host (tests/unit/test_endings.py).
 
 from __future__ import annotations
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import stages
+from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_guard, stages
 
 # The stages whose failure is in what the new release brings (its commit, a knob, the host): fixed, then deployed again.
 BUILD_STAGES = (stages.DEPENDENCIES, stages.DJANGO)
@@ -107,7 +107,7 @@ def kind_of(data, live):
         return "unhealthy"
     if stage in BUILD_STAGES:
         return "build"
-    if (data.get("begin") or {}).get("last_run") in ("deploy never live", "deploy reverted"):
+    if (data.get("begin") or {}).get("last_run") in rollback_guard.REFUSALS:
         return "served all along"  # rollback_guard refused: the live release is not the one that failed
     if stage == stages.SCHEMA:
         return "schema"

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail
 
 MAX_LINES = 10000
-EVENTS = ("deploy", "rollback", "revert", "recover")
 
 
 def last_change(log_lines):
     """(epoch, line) of the last deploy, rollback, revert or recover in revisions.log's lines, or (None, None)."""
     for line in reversed(log_lines or []):
         fields = line.split("\t")
-        if len(fields) >= 3 and fields[1].strip() in EVENTS:
+        if len(fields) >= 3 and fields[1].strip() in revlog.LIVE_EVENTS:
             try:
                 when = datetime.datetime.strptime(fields[0].strip(), "%Y-%m-%dT%H:%M:%SZ")
             except ValueError:

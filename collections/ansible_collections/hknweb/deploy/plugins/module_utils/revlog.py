@@ -42,6 +42,20 @@ def read_log(deploy_path):
     return parse_revisions_log(read_small(layout.revisions_log(deploy_path), 4 * 1024 * 1024, tail=True) or "")
 
 
+# The events that put a release live (each line names the release that went live).
+LIVE_EVENTS = ("deploy", "rollback", "recover", "revert")
+
+
+def entries(text):
+    """Each line of revisions.log as (time, event, release, sha, ref, deployer), oldest first (pure).
+    Lines are `time<TAB>event<TAB>release<TAB>sha<TAB>ref<TAB>deployer`; a shorter line (blank, cut
+    short by a crash, written by hand) is skipped: a damaged log must not stop a rollback."""
+    for line in (text or "").splitlines():
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) >= 6:
+            yield tuple(f.strip() for f in fields[:6])
+
+
 def parse_revisions_log(text):
     """Map release name -> {sha, ref, deployer, time} from its last `deploy` line (pure).
 
@@ -50,11 +64,7 @@ def parse_revisions_log(text):
     log written by hand or cut short by a crash must not stop a rollback.
     """
     found = {}
-    for line in text.splitlines():
-        fields = line.rstrip("\r").split("\t")
-        if len(fields) < 6:
-            continue
-        when, event, release, sha, ref, deployer = (f.strip() for f in fields[:6])
+    for when, event, release, sha, ref, deployer in entries(text):
         if event != "deploy" or not layout.is_release_name(release):
             continue
         found[release] = {"sha": sha, "ref": ref, "deployer": deployer, "time": when}

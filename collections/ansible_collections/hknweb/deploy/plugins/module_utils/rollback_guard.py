@@ -23,8 +23,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import UNFINISHED
+
 WORD = "-e deploy_rollback_anyway=true"
-LIVE_EVENTS = ("deploy", "rollback", "recover", "revert")  # revisions.log events that put a release live
+# The last run, as a verdict names it (begin returns it as `last_run`; the failure ending reads REFUSALS).
+NEVER_LIVE, REVERTED = "deploy never live", "deploy reverted"
+COMPLETED, UNDONE = "rollback completed", "deploy undone"
+REFUSALS = (NEVER_LIVE, REVERTED)
 
 
 @dataclass(frozen=True)
@@ -46,12 +52,8 @@ class Verdict:
 
 def events(log_text):
     """revisions.log's lines as Events, oldest first; lines that do not parse are skipped."""
-    found = []
-    for line in (log_text or "").splitlines():
-        fields = [f.strip() for f in line.rstrip("\r").split("\t")]
-        if len(fields) >= 6 and fields[1] in LIVE_EVENTS and fields[2]:
-            found.append(Event(fields[0], fields[1], fields[2], fields[5]))
-    return found
+    return [Event(when, kind, release, deployer) for when, kind, release, _sha, _ref, deployer in revlog.entries(log_text)
+            if kind in revlog.LIVE_EVENTS and release]
 
 
 def _release_time(name):
@@ -74,7 +76,7 @@ def unswitched_deploy(releases, live, history, lock=None, lock_alive=True):
     seen = {e.release for e in history}
     last = history[-1].when if history else ""
     fresh = sorted(r.name for r in releases if live and r.name > live and (_release_time(r.name) or "") > last
-                   and (r.state == "unfinished" or (history and r.name not in seen)))
+                   and (r.state == UNFINISHED or (history and r.name not in seen)))
     if fresh:
         return "the deploy of release %s" % fresh[-1], _release_time(fresh[-1])
     if lock and not lock_alive and str(lock.get("purpose", "")).startswith("deploy") \
@@ -90,7 +92,7 @@ def judge(releases, live, live_good, history, lock=None, lock_alive=True, reques
     unswitched = unswitched_deploy(releases, live, history, lock, lock_alive)
     if unswitched:
         what, when = unswitched
-        return Verdict("refuse", "deploy never live",
+        return Verdict("refuse", NEVER_LIVE,
                        "%s (started %s) never went live: %s has served all along%s, so a rollback now would undo "
                        "that healthy release, not the deploy. Nothing was changed. To roll %s back anyway: %s; to "
                        "finish the deploy, run it again" % (
@@ -99,12 +101,12 @@ def judge(releases, live, live_good, history, lock=None, lock_alive=True, reques
         return None
     last = history[-1]
     if last.kind == "revert" and last.release == live and len(history) > 1 and history[-2].kind == "deploy":
-        return Verdict("refuse", "deploy reverted",
+        return Verdict("refuse", REVERTED,
                        "the last deploy (release %s, %s) did not pass its health check and was reverted by its own "
                        "run at %s: %s has served since. Nothing was changed. To roll %s back anyway: %s"
                        % (history[-2].release, history[-2].when, last.when, live, live, WORD))
     if last.kind == "rollback" and last.release == live and live_good:
-        return Verdict("stay", "rollback completed",
+        return Verdict("stay", COMPLETED,
                        "the last rollback already completed: %s went live at %s (by %s) and is live now; no second "
                        "rollback without the word (to go one further: %s, or -e release=<name>)"
                        % (live, last.when, last.deployer or "unknown", WORD))
@@ -116,7 +118,7 @@ def after_recovery(intent, requested=None, anyway=False):
     deploy killed in its switch): putting back the release it left IS the rollback the officer wanted."""
     if requested is not None or anyway or not intent or intent.get("op") != "deploy":
         return None
-    return Verdict("stay", "deploy undone", "the interrupted deploy (%s -> %s) was undone, which is the rollback: its release "
+    return Verdict("stay", UNDONE, "the interrupted deploy (%s -> %s) was undone, which is the rollback: its release "
                    "never proved healthy; no further rollback without the word (%s)"
                    % (intent.get("from"), intent.get("to"), WORD))
 

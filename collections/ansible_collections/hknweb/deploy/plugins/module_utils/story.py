@@ -177,10 +177,10 @@ def summary_lines(out, data, begin):
     if action == "rollback" and begin.get("target"):
         # A rollback is one round trip: what it set out to do is told here, not before.
         lines.append("  what:      %s" % begin_story(begin, "rollback"))
-    if action == "rollback" and begin.get("target") and not begin.get("stayed"):
-        lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
-                                                             short(begin["target"].get("revision"))))
-        lines.extend("  " + line for line in pending.lines(begin.get("pending"), "rollback"))
+        if not begin.get("stayed"):  # a rollback that stays moves no commit
+            lines.append("  commits:   leaves %s, lands on %s" % (short((begin.get("live") or {}).get("revision")),
+                                                                 short(begin["target"].get("revision"))))
+            lines.extend("  " + line for line in pending.lines(begin.get("pending"), "rollback"))
     commit = "%s %s" % (short(out["commit"]), ('"%s"' % out["subject"]) if out["subject"] else "")
     lines.append("  live:      %s  %s  (ref %s)" % (out["release"] or "none", commit.strip(), out["ref"] or "-"))
     if out["previous"] and out["previous"] != out["release"]:
