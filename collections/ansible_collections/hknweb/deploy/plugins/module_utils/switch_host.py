@@ -15,6 +15,7 @@ import tempfile
 import time
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import host as host_
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp  # until it imports from the owning files
 
 
@@ -139,7 +140,7 @@ class SwitchHost:
         return os.path.realpath(os.path.join(folder, rp.VENV_LINK))
 
     def gunicorn(self, folder):
-        return os.path.join(folder, rp.VENV_LINK, "bin", "gunicorn")
+        return layout.venv_program(folder, "gunicorn")
 
     def write_intent(self, path, op, previous, target, run):
         rp.write_intent(path, op, previous, target, "switching", run)

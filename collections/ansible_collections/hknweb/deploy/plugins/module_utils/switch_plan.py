@@ -248,7 +248,7 @@ def switch_steps(opts, observed, target):
             steps.append(Step("mark bad", "rolled back by %s" % opts.deployer, dict(release=live)))
     known = observed.releases.get(target, {})
     record = opts.record or known.get("record") or {}
-    steps.append(Step("log", "revisions.log says what went live", dict(
+    steps.append(Step("log", "the event log says what went live", dict(
         event=opts.mode, release=target, sha=record.get("sha") or known.get("revision"),
         ref=opts.ref or record.get("ref"))))
     return steps
@@ -288,7 +288,7 @@ def revert_steps(opts, target, previous, previous_marked_here):
     if previous_marked_here:
         steps.append(Step("clear bad", "the rollback's mark on it is undone", dict(release=previous)))
     steps += [Step("switch", "%s is put back" % previous, dict(release=previous)),
-              Step("log", "revisions.log says what is live", dict(event="revert", release=previous, sha="", ref="")),
+              Step("log", "the event log says what is live", dict(event="revert", release=previous, sha="", ref="")),
               Step("restart", "%s failed its health check" % target, dict(release=previous)),
               Step("prove", "is the release put back answering?", dict(release=previous)),
               Step("clear intent", "the outcome is known")]
