@@ -8,7 +8,7 @@ Run with the project's controller Python, for example:
 Exits 1 if scan + plan takes more than 1 s (the budget for a prune step in a deploy).
 Works with both release layouts of release_policy: releases marked finished by the absence of
 .deploy-unfinished, and releases with a completion record plus venvs shared per dependency set
-(release_policy.prune() then also removes the venvs no kept release uses).
+(prune.prune() then also removes the venvs no kept release uses).
 """
 
 import json
@@ -25,13 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO_ROOT / "collections"
 sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp  # noqa: E402
+from ansible_collections.hknweb.deploy.plugins.module_utils import layout, release_policy, releases_disk, venvs  # noqa: E402
+from ansible_collections.hknweb.deploy.plugins.module_utils import prune as prune_  # noqa: E402
 
 MODULE = COLLECTIONS / "ansible_collections/hknweb/deploy/plugins/modules/prune_releases.py"
 RELEASES, KEEP, BUDGET_S, ROUNDS = 1000, 5, 1.0, 5
 # Layout with completion records and venvs/<key> shared by the releases of one dependency set.
-RECORDS = hasattr(rp, "COMPLETE_RECORD")
-VENVS = hasattr(rp, "VENVS_DIR") and hasattr(rp, "VENV_LINK")
+RECORDS = hasattr(layout, "COMPLETE_RECORD")
+VENVS = hasattr(layout, "VENVS_DIR") and hasattr(layout, "VENV_LINK")
 RELEASES_PER_VENV = 100
 
 
@@ -39,7 +40,7 @@ def build(root):
     """1,000 releases (every 50th bad, the newest unfinished), each with a REVISION and a few
     small files, plus entries that are not releases; `current` on the newest complete one."""
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    names = [rp.release_name_for(start + timedelta(hours=i)) for i in range(RELEASES)]
+    names = [layout.release_name_for(start + timedelta(hours=i)) for i in range(RELEASES)]
     releases = root / "releases"
     for i, name in enumerate(names):
         folder = releases / name
@@ -51,25 +52,25 @@ def build(root):
             (folder / ".deploy-bad").write_text("time: x\nreason: bench\n")
         if VENVS:
             key = "%016x" % (i // RELEASES_PER_VENV)
-            venv = root / rp.VENVS_DIR / key
+            venv = root / layout.VENVS_DIR / key
             if not venv.exists():
                 (venv / "bin").mkdir(parents=True)
                 (venv / "bin" / "python").write_text("")
-            os.symlink(f"../../{rp.VENVS_DIR}/{key}", folder / rp.VENV_LINK)
+            os.symlink(f"../../{layout.VENVS_DIR}/{key}", folder / layout.VENV_LINK)
         if RECORDS:
-            (folder / rp.COMPLETE_RECORD).write_text(json.dumps({"revision": "%040x" % i, "name": name}) + "\n")
+            (folder / layout.COMPLETE_RECORD).write_text(json.dumps({"revision": "%040x" % i, "name": name}) + "\n")
     (releases / names[-1] / ".deploy-unfinished").write_text("")
     (releases / "README").write_text("not a release\n")
     (releases / "old-layout").mkdir()
-    os.symlink("../shared", releases / rp.release_name_for(start + timedelta(hours=RELEASES)))
+    os.symlink("../shared", releases / layout.release_name_for(start + timedelta(hours=RELEASES)))
     (root / "shared").mkdir()
     os.symlink(f"releases/{names[-2]}", root / "current")
     return names
 
 
 def scan_and_plan(root):
-    inventory = rp.scan(root)
-    return inventory, rp.plan_prune(inventory.releases, inventory.require_live(), KEEP)
+    inventory = releases_disk.scan(root)
+    return inventory, release_policy.plan_prune(inventory.releases, inventory.require_live(), KEEP)
 
 
 def timed(func, *args):
@@ -79,20 +80,15 @@ def timed(func, *args):
 
 
 def prune(root):
-    """Exactly what the deploy does outside check mode: release_policy.prune() where it exists
-    (releases, then venvs no kept release uses), else what the prune_releases module did."""
-    if hasattr(rp, "prune"):
-        return len(rp.prune(str(root), KEEP)[1])
-    inventory, plan = scan_and_plan(root)
-    for name in plan.remove:
-        rp.remove_release(os.path.join(inventory.deploy_path, rp.RELEASES_DIR, name))
-    return len(plan.remove)
+    """Exactly what the deploy does outside check mode: prune.prune(), the releases, then the venvs no
+    kept release uses."""
+    return len(prune_.prune(str(root), KEEP)[1])
 
 
 CHECK_PROCESS = """
 import json, sys
-from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
-plan, removed, venvs, _ = rp.prune(sys.argv[1], int(sys.argv[2]), check_mode=True)
+from ansible_collections.hknweb.deploy.plugins.module_utils.prune import prune
+plan, removed, venvs, _ = prune(sys.argv[1], int(sys.argv[2]), check_mode=True)
 print(json.dumps({"removed": removed, "removed_venvs": venvs}))
 """
 
@@ -159,10 +155,10 @@ def main():
                          f"{check_s - ping_s:+.3f} s vs ping"))
 
         prune_s, removed = timed(prune, root)
-        left = rp.scan(root)
+        left = releases_disk.scan(root)
         rows.append((f"real prune to keep={KEEP} (scan+plan+remove)", prune_s,
                      f"removed {removed}, left {len(left.releases)}: {', '.join(left.names())}"
-                     + (f"; venvs left {len(rp.venv_keys(str(root)))}" if VENVS else "")))
+                     + (f"; venvs left {len(venvs.venv_keys(str(root)))}" if VENVS else "")))
         assert left.live == names[-2] and len(left.ignored) == 3
 
     width = max(len(r[0]) for r in rows)

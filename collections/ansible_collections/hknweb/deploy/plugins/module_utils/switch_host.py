@@ -16,7 +16,7 @@ import time
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import host as host_
 from ansible_collections.hknweb.deploy.plugins.module_utils import layout
-from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp  # until it imports from the owning files
+from ansible_collections.hknweb.deploy.plugins.module_utils import intent, lock, prune, records, releases_disk, revlog
 
 
 class SwitchHost:
@@ -128,47 +128,47 @@ class SwitchHost:
 
     def releases(self, path):
         """(live, {name: {"state", "record", "revision"}}); refuses a `current` it cannot read."""
-        inventory = rp.scan(path)
+        inventory = releases_disk.scan(path)
         live = inventory.require_live()
         return live, {r.name: dict(state=r.state, record=r.record or {}, revision=r.revision)
                       for r in inventory.releases}
 
     def release_dir(self, path, name):
-        return os.path.realpath(os.path.join(path, rp.RELEASES_DIR, name))
+        return os.path.realpath(layout.release_dir(path, name))
 
     def venv_of(self, folder):
-        return os.path.realpath(os.path.join(folder, rp.VENV_LINK))
+        return os.path.realpath(os.path.join(folder, layout.VENV_LINK))
 
     def gunicorn(self, folder):
         return layout.venv_program(folder, "gunicorn")
 
     def write_intent(self, path, op, previous, target, run):
-        rp.write_intent(path, op, previous, target, "switching", run)
+        intent.write_intent(path, op, previous, target, "switching", run)
 
     def clear_intent(self, path):
-        rp.clear_intent(path)
+        intent.clear_intent(path)
 
     def write_record(self, path, name, record):
-        rp.write_record(self.release_dir(path, name), record)
+        records.write_record(self.release_dir(path, name), record)
 
     def switch_current(self, path, name):
-        rp.switch_current(path, name)
+        releases_disk.switch_current(path, name)
 
     def mark_bad(self, path, name, reason):
-        rp.mark_bad(self.release_dir(path, name), reason)
+        records.mark_bad(self.release_dir(path, name), reason)
 
     def clear_bad(self, path, name):
-        rp.clear_bad(self.release_dir(path, name))
+        records.clear_bad(self.release_dir(path, name))
 
     def append_log(self, path, event, release, sha, ref, deployer):
-        rp.append_log(path, rp.log_line(event, release, sha or "", ref or "", deployer))
+        revlog.append_log(path, revlog.log_line(event, release, sha or "", ref or "", deployer))
 
     def give_lock(self, path, run):
-        return rp.give_lock(path, run)
+        return lock.give_lock(path, run)
 
     def prune(self, path, keep, check):
         """(releases removed, venvs removed)."""
-        _, removed, venvs, _ = rp.prune(path, keep, check)
+        _, removed, venvs, _ = prune.prune(path, keep, check)
         return removed, venvs
 
 

@@ -203,7 +203,7 @@ from collections import namedtuple
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import compat as rp
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
 from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_schema, stages
@@ -249,7 +249,7 @@ def schema_step(module, p, begin, begun):
                                     p["environment"], p["environment_name"], module.check_mode)
     except (rollback_schema.Refused, OSError) as error:
         if begin.result.get("locked"):
-            rp.give_lock(begin.path, p["run"])
+            lock_.give_lock(begin.path, p["run"])
         module.fail_json(msg=str(error), stage=stages.SCHEMA, begin=begun, changed=False,
                          schema=getattr(error, "result", {}), refused=isinstance(error, rollback_schema.Refused))
 
@@ -260,11 +260,11 @@ def main():
     begin = begin_.Begin(BeginInputs(begin_params(p), module.check_mode))
     try:
         begun = begin()
-    except rp.LockHeld as error:
+    except lock_.LockHeld as error:
         module.fail_json(msg=str(error), lock=error.holder, stage="lock", locked=False, begin=begin.result)
-    except (begin_.Refusal, rp.ReleaseError, lock_.LockError, OSError) as error:
+    except (begin_.Refusal, ReleaseError, lock_.LockError, OSError) as error:
         if begin.result.get("locked"):
-            rp.give_lock(begin.path, p["run"])
+            lock_.give_lock(begin.path, p["run"])
         text = str(error) if not isinstance(error, OSError) else "%s: %s" % (type(error).__name__, error)
         module.fail_json(msg=begin.clean(text), stage="begin", begin=begin.result)
     schema = schema_step(module, p, begin, begun)
