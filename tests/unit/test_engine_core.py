@@ -19,7 +19,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import releases_disk
 from ansible_collections.hknweb.deploy.plugins.module_utils import revlog
 from ansible_collections.hknweb.deploy.plugins.module_utils import shared_entries
 from ansible_collections.hknweb.deploy.plugins.module_utils import venvs
-from ansible_collections.hknweb.deploy.plugins.module_utils import story
+from ansible_collections.hknweb.deploy.plugins.module_utils import report_lines, story
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import redact_url, tail
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import BAD, GOOD, UNFINISHED, Release
 
@@ -303,7 +303,7 @@ def test_the_listing_has_headers_and_marks_live_and_target():
     info = {"deploy_path": "/p", "releases": [
         {"name": D[1], "state": "good", "live": False, "rollback_target": True, "revision": SHA, "subject": "A"},
         {"name": D[2], "state": "good", "live": True, "rollback_target": False, "revision": SHA, "ref": "main"}]}
-    lines = story.releases_table(info)
+    lines = report_lines.releases_table(info)
     assert lines[1].split() == ["RELEASE", "STATE", "COMMIT", "REF", "BY", "TIME", "SUBJECT"]
     assert lines[2].startswith(D[2]) and "good LIVE" in lines[2] and "<-back" in lines[3]
 
@@ -313,7 +313,7 @@ def test_status_shows_a_service_running_something_else_and_the_lock_age():
         {"name": D[2], "revision": SHA, "subject": "New"}], "lock": {"holder": "bob", "purpose": "deploy",
                                                                      "age_seconds": 3 * 86400},
             "service": {"active": "active", "sub": "running", "pid": 7, "runs": D[1]}, "log_tail": ["a\tb"]}
-    text = "\n".join(story.status_lines(info, "prod"))
+    text = "\n".join(report_lines.status_lines(info, "prod"))
     assert "NOT the live release" in text and "held by bob for deploy, taken 3 days ago" in text
 
 

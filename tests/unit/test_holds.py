@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import ending, holds, lock_wait
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
-from ansible_collections.hknweb.deploy.plugins.module_utils import story
+from ansible_collections.hknweb.deploy.plugins.module_utils import report_lines
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_the_ending_says_how_to_lift_it_and_the_lock_line_shows_the_message(env)
     assert ending.kind_of({"stage": "lock", "cause": cause}, live) == "held"
     step = ending.next_step({"kind": "held", "environment": "prod", "action": "deploy"})
     assert "ansible-playbook lock.yml -l prod -e unhold=true" in step and "break" not in step
-    line = story.lock_line({"deploy_path": str(env), "lock": lock_.read_lock(str(env))}, "prod")
+    line = report_lines.lock_line({"deploy_path": str(env), "lock": lock_.read_lock(str(env))}, "prod")
     assert '"freeze"' in line and "lock.yml -l prod -e unhold=true" in line
 
 

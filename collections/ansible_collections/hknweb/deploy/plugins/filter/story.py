@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: hknweb maintainers
 # MIT License (see LICENSE)
-"""Filters that turn the stages' results into sentences (logic in module_utils/story.py)."""
+"""Filters that turn the stages' results into sentences (logic in module_utils/story.py and report_lines.py)."""
 
 from __future__ import annotations
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.pending import lines as pending_lines
-from ansible_collections.hknweb.deploy.plugins.module_utils.story import (begin_story, python_line, release_label,
-                                                                          releases_table, run_target, status_lines,
-                                                                          lock_line, doctor_lines)
+from ansible_collections.hknweb.deploy.plugins.module_utils.report_lines import (doctor_lines, lock_line,
+                                                                                 releases_table, run_target,
+                                                                                 status_lines)
+from ansible_collections.hknweb.deploy.plugins.module_utils.story import begin_story, python_line, release_label
 from ansible_collections.hknweb.deploy.plugins.module_utils.ending import failure_of
 
 
