@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import lock
+from ansible_collections.hknweb.deploy.plugins.module_utils import lock, processes
 from ansible_collections.hknweb.deploy.plugins.module_utils.refs import ref_problem, shown
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -105,10 +105,10 @@ def test_a_run_is_alive_while_its_lease_or_its_stage_runs(record, now, running, 
 
 
 def test_this_process_is_seen_running_and_a_reused_pid_is_not():
-    start = lock.process_start(os.getpid())
-    assert lock.process_running(os.getpid(), start)
-    assert not lock.process_running(os.getpid(), str(int(start) + 1))
-    assert not lock.process_running(None, None)
+    start = processes.process_start(os.getpid())
+    assert processes.process_running(os.getpid(), start)
+    assert not processes.process_running(os.getpid(), str(int(start) + 1))
+    assert not processes.process_running(None, None)
 
 
 def test_a_live_lock_is_refused_with_holder_purpose_age_and_lease(tmp_path):

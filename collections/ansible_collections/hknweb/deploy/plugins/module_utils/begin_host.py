@@ -13,7 +13,7 @@ import stat
 import time
 import uuid
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import binds, env_paths, environments, host, layout
+from ansible_collections.hknweb.deploy.plugins.module_utils import binds, env_paths, environments, host, layout, processes
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.intent import clear_intent, read_intent
 from ansible_collections.hknweb.deploy.plugins.module_utils.records import mark_bad
@@ -103,7 +103,7 @@ class Host:
 
     def lock_alive(self, record):
         """Whether the run that holds a lock record is alive (its lease, or its stage's process)."""
-        return lock_.alive(record, time.time(), lock_.process_running)[0]
+        return lock_.alive(record, time.time(), processes.process_running)[0]
 
     def history(self, path):
         """revisions.log's last lines (64 KB at most), as text: what the last runs did."""

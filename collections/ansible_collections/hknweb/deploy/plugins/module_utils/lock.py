@@ -14,7 +14,7 @@ holder). The record is read whatever its size, and its text fields are bounded w
 A run is alive while its lease has not run out or the stage process that last renewed it still
 runs; each host stage renews the lease inside its own call. A lock whose run is proven dead is
 taken over by the next run; a live one is never broken. The decisions (`alive`, `describe_age`,
-`bounded`) are pure; the rest touches only deploy.lock.
+`bounded`) are pure; the rest touches only deploy.lock (and reads /proc through processes.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import time
 import uuid
 
 from ansible_collections.hknweb.deploy.plugins.module_utils.layout import LOCK_DIR, LOCK_HOLDER
+from ansible_collections.hknweb.deploy.plugins.module_utils.processes import process_running, process_start
 
 _TEMP_PREFIX = LOCK_DIR + ".tmp-"
 _DEAD_PREFIX = LOCK_DIR + ".dead-"
@@ -98,25 +99,6 @@ def record_for(holder, purpose, run, now, lease, pid=None, pid_start=None):
 
 def _utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- the host: processes ---------------------------------------------------------------------
-
-
-def process_start(pid):
-    """The start time (clock ticks since boot) of a process, or None when it does not exist."""
-    try:
-        with open("/proc/%d/stat" % int(pid), "rb") as handle:
-            data = handle.read().decode("ascii", "replace")
-    except (OSError, TypeError, ValueError):
-        return None
-    fields = data[data.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def process_running(pid, start):
-    """Whether the process that wrote a record still runs (same pid AND same start: no pid reuse)."""
-    return pid is not None and start is not None and process_start(pid) == start
 
 
 # --- the lock on disk ------------------------------------------------------------------------
