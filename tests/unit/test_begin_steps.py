@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
-from ansible_collections.hknweb.deploy.plugins.module_utils import begin_steps, binds, env_paths, layout, stages
+from ansible_collections.hknweb.deploy.plugins.module_utils import begin_options, begin_steps, binds, env_paths, layout, stages
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin import COLLECT_ALL, STOP_AT_FIRST, Begin, run_steps
 from ansible_collections.hknweb.deploy.plugins.module_utils.begin_steps import Refusal
 from ansible_collections.hknweb.deploy.plugins.module_utils.lock import LockHeld
@@ -141,7 +140,7 @@ def tree(*releases, live=None, problem=None, kind="link"):
 
 
 def params(**given):
-    p = {name: option.get("default") for name, option in begin_.argument_spec().items()}
+    p = {name: option.get("default") for name, option in begin_options.argument_spec().items()}
     p.update(path=PATH, run="run-1", repo_url="https://token123@example.org/hkn.git", ref="master")
     p.update(given)
     return p

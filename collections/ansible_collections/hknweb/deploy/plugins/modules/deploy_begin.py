@@ -311,7 +311,8 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin, argument_spec
+from ansible_collections.hknweb.deploy.plugins.module_utils.begin import Begin
+from ansible_collections.hknweb.deploy.plugins.module_utils.begin_options import argument_spec
 
 
 def main():

@@ -206,6 +206,7 @@ from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import ReleaseError
 from ansible_collections.hknweb.deploy.plugins.module_utils import activate as activate_
 from ansible_collections.hknweb.deploy.plugins.module_utils import begin as begin_
+from ansible_collections.hknweb.deploy.plugins.module_utils import begin_options
 from ansible_collections.hknweb.deploy.plugins.module_utils import rollback_schema, stages
 from ansible_collections.hknweb.deploy.plugins.module_utils.switch_exec import Switch
 from ansible_collections.hknweb.deploy.plugins.module_utils.switch_host import SwitchHost
@@ -219,7 +220,7 @@ BeginInputs = namedtuple("BeginInputs", "params check_mode")
 
 
 def argument_spec():
-    spec = {name: option for name, option in begin_.argument_spec().items() if name in BEGIN_OPTIONS}
+    spec = {name: option for name, option in begin_options.argument_spec().items() if name in BEGIN_OPTIONS}
     spec.update(activate_.service_spec())
     spec.update(path=dict(type="str", required=True), run=dict(type="str", required=True),
                 purpose=dict(type="str", default="rollback"),
@@ -229,7 +230,7 @@ def argument_spec():
 
 
 def begin_params(p):
-    params = {name: option.get("default") for name, option in begin_.argument_spec().items()}
+    params = {name: option.get("default") for name, option in begin_options.argument_spec().items()}
     params.update({name: p[name] for name in BEGIN_OPTIONS}, mode="rollback", socket_unit=p["socket"], unit=p["service"])
     return params
 
