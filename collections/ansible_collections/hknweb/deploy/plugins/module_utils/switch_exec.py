@@ -140,26 +140,29 @@ class Switch:
 
     def ensure(self, plan, result):
         """Stay on the live release: files, socket, a restart when something asks for one, proof."""
-        try:
-            self.steps(plan.steps, result)
-        except Stop as stop:
-            return stop.failure
-        except Unhealthy as bad:
-            journal = self.host.journal(self.opts.service)
-            return Failure("%s does not come up on %s: %s.\nIts journal:\n%s" % (
-                self.opts.service, plan.previous, bad.health["detail"], journal),
-                dict(stage="health check", journal=journal))
-        return None
+        return self.attempt(plan.steps, result, lambda health: self.not_up(plan, health))
 
     def go_live(self, plan, result):
+        failure = self.attempt(plan.steps, result, lambda health: self.revert(plan, result, health))
+        if failure is None:
+            result["live"] = plan.live_after
+        return failure
+
+    def attempt(self, steps, result, unhealthy):
+        """Run the steps: a Stop is its failure; a release that does not answer goes to `unhealthy`."""
         try:
-            self.steps(plan.steps, result)
+            self.steps(steps, result)
         except Stop as stop:
             return stop.failure
         except Unhealthy as bad:
-            return self.revert(plan, result, bad.health)
-        result["live"] = plan.live_after
+            return unhealthy(bad.health)
         return None
+
+    def not_up(self, plan, health):
+        """ensure has nothing to go back to: the failure names the release and its journal."""
+        journal = self.host.journal(self.opts.service)
+        return Failure("%s does not come up on %s: %s.\nIts journal:\n%s" % (
+            self.opts.service, plan.previous, health["detail"], journal), dict(stage="health check", journal=journal))
 
     def revert(self, plan, result, health):
         target, previous, opts = plan.live_after, plan.previous, self.opts
