@@ -193,13 +193,16 @@ def _applies(constraint, env, extras):
     return not constraint.get("platform") or constraint["platform"] == env.get("sys_platform")
 
 
-def _pick(index, name, constraint, why):
-    """The locked package a dependency edge means: the only one of that name, or the one its version admits."""
+def _pick(index, name, constraint, why, env):
+    """The locked package a dependency edge means: the only one of that name, else the one its version admits
+    and (lock 2.1, one version per Python range) whose own markers hold for the target."""
     candidates = index.get(canonical(name), [])
     if len(candidates) > 1:
         SpecifierSet = load_packaging()[0]
         ranges = [SpecifierSet(r) for r in poetry_to_pep440(str(constraint.get("version", "*")))]
         candidates = [p for p in candidates if any(r.contains(p["version"], prereleases=True) for r in ranges)]
+    if len(candidates) > 1:
+        candidates = [p for p in candidates if any(_applies({"markers": m}, env, []) for m in _package_markers(p))]
     if len(candidates) != 1:
         raise CheckError("%s (needed by %s) has %d matching packages in poetry.lock, not one. %s"
                          % (canonical(name), why, len(candidates), _FIX))
@@ -213,7 +216,7 @@ def _walk(requests, index, env):
     while queue:
         name, constraint, why = queue.pop(0)
         wanted = sorted(canonical(e) for e in constraint.get("extras", []))
-        package = _pick(index, name, constraint, why)
+        package = _pick(index, name, constraint, why, env)
         key = canonical(package["name"])
         record = found.setdefault(key, dict(package=package, why=[]))
         if record["package"] is not package:
@@ -248,6 +251,12 @@ def _compare_with_poetry(found, packages, chosen, env, extras):
         return []
     return ["poetry.lock's groups and markers pick %s for this target, its dependency graph picks %s: a lock "
             "Poetry did not write, or edited by hand. %s" % (_names(poetry - walked), _names(walked - poetry), _FIX)]
+
+
+def _package_markers(package):
+    """A 2.1 package's markers, one per group (None: any); lock 2.0 has none."""
+    markers = package.get("markers")
+    return list(markers.values()) or [None] if isinstance(markers, dict) else [markers]
 
 
 def _names(pairs):
