@@ -114,8 +114,9 @@ def test_groups_on_and_off(version, mysqlclient):
 
 def test_a_root_extra_adds_its_package_only_when_asked():
     assert "colorama" not in installed(export(WIDE_PYPROJECT, WIDE_LOCK, env("3.11.2")))
-    assert installed(export(WIDE_PYPROJECT, WIDE_LOCK, env("3.11.2"), extras=["color"])) == dict(
-        WIDE_311, colorama="0.4.6")
+    result = export(WIDE_PYPROJECT, WIDE_LOCK, env("3.11.2"), extras=["color"])
+    assert installed(result) == dict(WIDE_311, colorama="0.4.6")
+    assert next(e for e in result["entries"] if e["name"] == "colorama")["why"] == ["extra color"]
 
 
 def test_an_extra_on_a_dependency_is_followed():
@@ -125,6 +126,19 @@ def test_an_extra_on_a_dependency_is_followed():
     # bcrypt for main, so the two views differ and the reader refuses, naming bcrypt.
     plain = edit(WIDE_PYPROJECT, '"django[bcrypt] (>=4.2,<4.3)"', '"django (>=4.2,<4.3)"')
     refused(export(plain, rehash(plain, WIDE_LOCK), env("3.11.2")), "bcrypt 5.0.0", "poetry lock")
+
+
+def test_an_optional_edge_is_followed_only_for_the_extra_that_lists_it():
+    """Without an `extra ==` marker on the edge (older locks), the package's extras table decides."""
+    def project(spec):
+        return '[tool.poetry]\npackage-mode = false\n[tool.poetry.dependencies]\npython = "^3.9"\nalpha = %s\n' % spec
+    alpha = _package("alpha", "1.0", {}, groups=False) + (
+        '[package.dependencies]\nbeta = {version = ">=1", optional = true}\n\n'
+        '[package.extras]\nfast = ["beta (>=1)"]\nslow = []\n\n')
+    lock = alpha + _package("beta", "1.0", {}, groups=False)
+    for spec, expected in (('"1.0"', {"alpha"}), ('{version = "1.0", extras = ["slow"]}', {"alpha"}),
+                           ('{version = "1.0", extras = ["fast"]}', {"alpha", "beta"})):
+        assert set(installed(export(project(spec), _lock(project(spec), lock, "2.0"), env()))) == expected, spec
 
 
 def test_lock_version_20_is_walked_by_its_edges_alone():
@@ -147,6 +161,24 @@ def test_a_cycle_ends_and_each_package_is_listed_once():
     assert installed(result) == {"alpha": "1.0", "beta": "1.0"}
     assert result["entries"][0]["why"] == ["main group", "beta 1.0"]
 
+
+
+def test_pep735_dependency_groups_with_an_included_group():
+    pyproject = ('[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.9"\ndependencies = ["alpha"]\n'
+                 '[dependency-groups]\ntest = ["beta", {include-group = "lint"}]\nlint = ["gamma; python_version < \'3.11\'"]\n'
+                 '[tool.poetry]\npackage-mode = false\n')
+    lock = "".join(_package(name, "1.0", {}, groups=False) for name in ("alpha", "beta", "gamma"))
+    lock = _lock(pyproject, lock, "2.0")
+    assert installed(export(pyproject, lock, env())) == {"alpha": "1.0"}
+    result = export(pyproject, lock, env("3.9.2"), groups=["test"])
+    assert installed(result) == {"alpha": "1.0", "beta": "1.0", "gamma": "1.0"}
+    assert result["entries"][2]["why"] == ["group test"]
+    assert "gamma" not in installed(export(pyproject, lock, env("3.11.2"), groups=["test"]))
+    # Poetry 2.3 and later hash [dependency-groups] too; only locks from before 2.3 may leave them out.
+    without = content_hash(tomllib.loads(pyproject), with_dependency_groups=False)
+    older = re.sub(r'content-hash = ".*"', 'content-hash = "%s"' % without, lock)
+    assert installed(export(pyproject, older, env())) == {"alpha": "1.0"}
+    refused(export(pyproject, older.replace("Poetry 2.2.1", "Poetry 2.3.0"), env()), "content-hash " + without)
 
 # --- what is refused -----------------------------------------------------------------------
 
@@ -195,8 +227,9 @@ def test_outside_the_locks_python_range_is_refused():
     refused(export(HKNWEB_PYPROJECT, HKNWEB_LOCK, env("3.11.2")), "Python ~3.9", "3.11.2")
 
 
-def test_an_unknown_group_is_refused_naming_the_declared_ones():
+def test_an_unknown_group_or_extra_is_refused_naming_the_declared_ones():
     refused(export(HKNWEB_PYPROJECT, HKNWEB_LOCK, env(), groups=["prd"]), "prd", "declares: prod")
+    refused(export(WIDE_PYPROJECT, WIDE_LOCK, env(), extras=["colour"]), "colour", "offers: color")
 
 
 def test_groups_that_disagree_with_the_graph_are_refused():

@@ -130,8 +130,7 @@ def _constraints(spec):
 
 
 def _root_requests(pyproject, chosen, extras):
-    """(name, constraint table, why) for each dependency the project declares in the chosen groups."""
-    _, _, Requirement, _, _, InvalidRequirement = load_packaging()
+    """(name, constraint table, why) for each dependency the project declares in the chosen groups and extras."""
     project, poetry = pyproject.get("project", {}), pyproject.get("tool", {}).get("poetry", {})
     declared = {canonical(g): t.get("dependencies", {}) for g, t in poetry.get("group", {}).items()}
     if poetry.get("dev-dependencies"):
@@ -141,9 +140,13 @@ def _root_requests(pyproject, chosen, extras):
     if missing:
         raise CheckError("group(s) %s are not in pyproject.toml (it declares: %s). Choose declared groups."
                          % (", ".join(missing), ", ".join(sorted(set(declared) | set(pep735))) or "none"))
-    pep508 = list(project.get("dependencies") or [])
+    offered = set(map(canonical, project.get("optional-dependencies") or {})) | set(map(canonical, poetry.get("extras", {})))
+    if set(extras) - offered:
+        raise CheckError("extra(s) %s are not in pyproject.toml (it offers: %s). Choose offered extras."
+                         % (", ".join(sorted(set(extras) - offered)), ", ".join(sorted(offered)) or "none"))
+    pep508 = [(line, "main group") for line in project.get("dependencies") or []]
     for extra, lines in (project.get("optional-dependencies") or {}).items():
-        pep508 += lines if canonical(extra) in extras else []
+        pep508 += [(line, "extra " + canonical(extra)) for line in lines if canonical(extra) in extras]
     requests = []
     if "dependencies" not in project:  # Poetry 2: [project] dependencies, when present, are the main group
         wanted = {canonical(n) for e, names in poetry.get("extras", {}).items() if canonical(e) in extras for n in names}
@@ -152,17 +155,20 @@ def _root_requests(pyproject, chosen, extras):
                          and (not c.get("optional") or canonical(name) in wanted)]
     for group in sorted(chosen - {"main"}):
         requests += [(n, c, "group " + group) for n, s in declared.get(group, {}).items() for c in _constraints(s)]
-        pep508 += _pep735(pep735, group, set())
-    for line in pep508:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
-            raise CheckError("pyproject.toml lists '%s', which is not a PEP 508 requirement." % line) from None
-        constraint = dict(version=str(req.specifier) or "*", extras=sorted(req.extras))
-        if req.marker is not None:
-            constraint["markers"] = str(req.marker)
-        requests.append((req.name, constraint, "pyproject.toml"))
-    return requests
+        pep508 += [(line, "group " + group) for line in _pep735(pep735, group, set())]
+    return requests + [_pep508_request(line, why) for line, why in pep508]
+
+
+def _pep508_request(line, why):
+    _, _, Requirement, _, _, InvalidRequirement = load_packaging()
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        raise CheckError("pyproject.toml lists '%s', which is not a PEP 508 requirement." % line) from None
+    constraint = dict(version=str(req.specifier) or "*", extras=sorted(req.extras))
+    if req.marker is not None:
+        constraint["markers"] = str(req.marker)
+    return req.name, constraint, why
 
 
 def _pep735(groups, group, seen):
