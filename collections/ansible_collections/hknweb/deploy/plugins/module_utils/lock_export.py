@@ -19,6 +19,8 @@ project's Python range (the fixture's typing-extensions carries no marker althou
 says python_version < "3.11"), so they are only right inside that range, and lock 2.0 has none.
 So a target outside `[metadata] python-versions` is refused (Poetry refuses it too), and for 2.1
 the walk is checked against Poetry's own selection: a difference means a lock no Poetry wrote.
+(Beside [project] dependencies, [tool.poetry.dependencies] only enriches them in Poetry 2 and is not
+read here; for lock 2.1 the comparison catches any difference that makes.)
 
 Refused: an unknown lock-version (2.0 and 2.1 are read); a lock whose content-hash is not the
 one Poetry computes from pyproject.toml (reproduced exactly, see `content_hash`); a package with
