@@ -3,8 +3,9 @@
 # MIT License (see LICENSE)
 """Small files written whole or not at all, and read without being fooled: a reader (another run, a
 killed run's successor) never sees half a record, and never follows a symlink or blocks on a FIFO
-planted under a record's name. Used for the completion record, the intent record, markers, the log
-and the account's registry."""
+planted under a record's name. Used for the completion record, the intent record, markers, the log,
+the account's registry, the service's unit files and private templates, and the links the switch makes
+(`current` among them)."""
 
 from __future__ import annotations
 
@@ -14,25 +15,48 @@ import stat
 import uuid
 
 
-def write_atomic(path, text, mode=0o644):
+def write_atomic(path, text, mode=0o644, exact_mode=False):
     """Write through a temporary name in the same folder, fsync, rename over `path`, fsync the folder.
-    On any error the temporary file is removed and `path` is as it was."""
-    folder = os.path.dirname(path)
-    temp = os.path.join(folder, ".%s.tmp-%s" % (os.path.basename(path), uuid.uuid4().hex))
+    On any error the temporary file is removed and `path` is as it was. `exact_mode` sets `mode`
+    whatever the umask: for files whose bits a later run compares (units, templates)."""
+    temp = _temp_name(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            if exact_mode:
+                os.fchmod(handle.fileno(), mode)
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(temp, path)
     except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        _remove(temp)
         raise
-    fsync_dir(folder)
+    fsync_dir(os.path.dirname(path))
+
+
+def replace_link(path, target):
+    """Point the symlink `path` at `target` with no moment without it (`ln -sfn` unlinks first): a
+    temporary link in the same folder renamed over `path`, then the folder fsynced."""
+    temp = _temp_name(path)
+    os.symlink(target, temp)
+    try:
+        os.rename(temp, path)
+    except BaseException:
+        _remove(temp)
+        raise
+    fsync_dir(os.path.dirname(path))
+
+
+def _temp_name(path):
+    return os.path.join(os.path.dirname(path), ".%s.tmp-%s" % (os.path.basename(path), uuid.uuid4().hex))
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def fsync_dir(path):

@@ -11,9 +11,8 @@ import os
 import pwd
 import stat
 import time
-import uuid
 
-from ansible_collections.hknweb.deploy.plugins.module_utils import binds, env_paths, environments, host, layout, processes
+from ansible_collections.hknweb.deploy.plugins.module_utils import atomic, binds, env_paths, environments, host, layout, processes
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils.intent import clear_intent, read_intent
 from ansible_collections.hknweb.deploy.plugins.module_utils.records import mark_bad
@@ -138,12 +137,7 @@ class Host:
 
     def write_private(self, path, content, mode):
         os.makedirs(os.path.dirname(path), 0o700, exist_ok=True)
-        temp = "%s.tmp-%s" % (path, uuid.uuid4().hex)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(temp, mode)
-        os.rename(temp, path)
+        atomic.write_atomic(path, content, mode, exact_mode=True)
 
     def create_empty(self, path):
         os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import uuid
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import layout
-from ansible_collections.hknweb.deploy.plugins.module_utils.atomic import fsync_dir
+from ansible_collections.hknweb.deploy.plugins.module_utils.atomic import replace_link
 from ansible_collections.hknweb.deploy.plugins.module_utils.records import read_release, require_release_dir
 from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import Inventory, ReleaseError
 from ansible_collections.hknweb.deploy.plugins.module_utils.revlog import read_log
@@ -107,14 +106,7 @@ def switch_current(deploy_path, name):
         # rename() would replace a file silently and fail on a directory: refuse both.
         raise ReleaseError(_not_a_link(current, mode))
 
-    temp = os.path.join(deploy_path, ".%s.tmp-%s" % (layout.CURRENT_LINK, uuid.uuid4().hex))
-    os.symlink(layout.current_text(name), temp)
-    try:
-        os.rename(temp, current)
-    except BaseException:
-        os.unlink(temp)
-        raise
-    fsync_dir(deploy_path)
+    replace_link(current, layout.current_text(name))
 
 
 def remove_release(release_path):

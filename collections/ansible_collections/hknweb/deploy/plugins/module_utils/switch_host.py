@@ -16,7 +16,7 @@ import time
 
 from ansible_collections.hknweb.deploy.plugins.module_utils import host as host_
 from ansible_collections.hknweb.deploy.plugins.module_utils import layout
-from ansible_collections.hknweb.deploy.plugins.module_utils import intent, lock, prune, records, releases_disk, revlog
+from ansible_collections.hknweb.deploy.plugins.module_utils import atomic, intent, lock, prune, records, releases_disk, revlog
 
 
 class SwitchHost:
@@ -105,11 +105,7 @@ class SwitchHost:
 
     def write_file(self, path, content, mode):
         os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
-        temp = path + ".tmp-deploy"
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(temp, mode)
-        os.rename(temp, path)
+        atomic.write_atomic(path, content, mode, exact_mode=True)
 
     def link_state(self, path):
         if os.path.islink(path):
@@ -118,11 +114,7 @@ class SwitchHost:
 
     def make_link(self, path, target):
         os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
-        temp = "%s.tmp-deploy" % path
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        os.symlink(target, temp)
-        os.rename(temp, path)
+        atomic.replace_link(path, target)
 
     # --- the release tree (release_policy) ------------------------------------------------
 
