@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-BAD = "bad"  # release_policy.BAD, as the host object reports a release's state
+from ansible_collections.hknweb.deploy.plugins.module_utils.release_policy import BAD
 
 
 @dataclass(frozen=True)
@@ -224,10 +224,11 @@ def plan(opts, observed, links, check=False):
         steps += switch_steps(opts, observed, target)
         diff.append(dict(before_header="current", after_header="current",
                          before="current -> %s\n" % live, after="current -> %s\n" % target))
+    stale = {path: wanted for path, wanted in links.items() if observed.links.get(path) != wanted}
     steps += service_steps(action, target)
-    steps += tail_steps(opts, observed, links)
+    steps += tail_steps(opts, observed, stale)
     return Plan(steps=tuple(steps), diff=tuple(diff), files_changed=tuple(item["path"] for item in changed),
-                links_changed=tuple(path for path, wanted in links.items() if observed.links.get(path) != wanted),
+                links_changed=tuple(stale),
                 socket_note=socket_note, restart_reasons=action.reasons, previous=live, live_after=target,
                 switched=target != live)
 
@@ -255,23 +256,23 @@ def switch_steps(opts, observed, target):
 
 
 def service_steps(action, target):
+    if not target:
+        return []  # nothing deployed yet: nothing to restart or prove
     if action.kind == "reload":
         steps = [Step("reload", action.reasons[-1], dict(pid=action.pid, release=target))]
     elif action.kind == "restart":
         steps = [Step("restart", "; ".join(action.reasons), dict(release=target))]
     else:
         steps = []
-    if not target:
-        return []  # nothing deployed yet: nothing to restart or prove
     steps.append(Step("prove", "the release counts as live once it answers", dict(release=target)))
     return steps
 
 
-def tail_steps(opts, observed, links):
+def tail_steps(opts, observed, stale):
+    """After the proof: the intent cleared, the links not yet as wanted (`stale`), the prune."""
     steps = []
     if opts.mode != "ensure" and opts.release != observed.live:
         steps.append(Step("clear intent", "the outcome is proven"))
-    stale = {path: wanted for path, wanted in links.items() if observed.links.get(path) != wanted}
     if stale:
         steps.append(Step("links", "they point through current", dict(links=stale)))
     if opts.prune:
