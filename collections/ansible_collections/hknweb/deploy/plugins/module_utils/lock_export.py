@@ -43,8 +43,9 @@ _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def canonical(name):
-    """PEP 503 name: 'Typing_Extensions' -> 'typing-extensions'."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503 name: 'Typing_Extensions' -> 'typing-extensions' (packaging's own rule; controller only)."""
+    from packaging.utils import canonicalize_name
+    return canonicalize_name(name)
 
 
 def content_hash(pyproject, with_dependency_groups=True):
