@@ -128,6 +128,13 @@ def only_on(host, env, why):
         pytest.skip(why)
 
 
+def backups_of(host):
+    """{name: (mode, bytes)} of everything in the environment's shared/backups (dot-names too)."""
+    folder = env_of(host)["path"] + "/shared/backups"
+    out = host.run(f"find {folder} -mindepth 1 -maxdepth 1 -printf '%f %m %s\\n' 2>/dev/null; true")
+    return {n: (m, int(b)) for n, m, b in (line.split() for line in out.stdout.splitlines())}
+
+
 def marks(host, name):
     """The .deploy-* files of one release (empty when the release is gone)."""
     out = host.run(f"ls -A {env_of(host)['path']}/releases/{name}")

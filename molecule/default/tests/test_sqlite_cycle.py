@@ -8,7 +8,7 @@ commands then deploy develop)."""
 import json
 import re
 
-from deploytest import current_release, env_of, flat, health, http, only_on, playbook, refs, state
+from deploytest import backups_of, current_release, env_of, flat, health, http, only_on, playbook, refs, state
 
 ROW = "row written before the migration"
 NOTICE = "notice from migration 0002"
@@ -38,13 +38,6 @@ def tables(host, path=None):
 
 def notes(host, path=None):
     return [t for t, in query(host, "SELECT text FROM status_note ORDER BY id", path)]
-
-
-def backups_of(host):
-    """{name: (mode, bytes)} of everything in test's shared/backups (dot-names too)."""
-    folder = env_of(host)["path"] + "/shared/backups"
-    out = host.run(f"find {folder} -mindepth 1 -maxdepth 1 -printf '%f %m %s\\n' 2>/dev/null; true")
-    return {n: (m, int(b)) for n, m, b in (line.split() for line in out.stdout.splitlines())}
 
 
 def page_value(host, key):

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, container, current_release, env_name, env_of, flat, only_on,
+from deploytest import (HOME, USER, as_root, backups_of, container, current_release, env_name, env_of, flat, only_on,
                         playbook, refs)
 
 SCENARIO = Path(__file__).resolve().parents[1]
@@ -120,13 +120,6 @@ def note_time(what, out):
     if os.environ.get("HKNWEB_DB_TIMES") and found:
         with open(os.environ["HKNWEB_DB_TIMES"], "a") as handle:
             handle.write("%s: %s\n" % (what, found[0]))
-
-
-def backups_of(host):
-    """{name: (mode, bytes)} of prod's backups (shared/backups), as root."""
-    folder = env_of(host)["path"] + "/shared/backups"
-    out = as_root("sh", "-c", f"cd {folder} 2>/dev/null && stat -c '%n %a %s' * .[!.]* 2>/dev/null; true").stdout
-    return {n: (m, int(b)) for n, m, b in (line.split() for line in out.splitlines())}
 
 
 def test_the_migration_was_preceded_by_a_backup_that_restores_the_rows_from_before(host):
