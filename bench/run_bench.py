@@ -148,7 +148,8 @@ def prepare_shared(workdir, cache):
     run([REPO / "tests/fixtures/make_sample_repo.py", workdir / "sample-app.git", "--json", workdir / "refs.json"])
     wheels = cache / "wheels-bench"
     run([SCRIPTS / "build-wheelhouse", wheels, REPO / "examples/sample-app/requirements.txt",
-         REPO / "tests/fixtures/deps-extra.txt"], capture_output=False, stdout=sys.stderr)
+         REPO / "tests/fixtures/deps-extra.txt", REPO / "tests/fixtures/uv-tool.txt"],
+        capture_output=False, stdout=sys.stderr)
     key = workdir / "id_ed25519"
     if not key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hknweb-bench", "-f", key])

@@ -71,7 +71,7 @@ def test_another_port_is_another_account_that_may_share(tmp_path):
 
 @pytest.mark.parametrize("extra,words", [
     ("deploy_keep_releases=abc", "argument 'deploy_keep_releases' is of type str and we were unable to convert to int"),
-    ("app_python_install_strategy=conda", "value of app_python_install_strategy must be one of: , pip, poetry, got: conda"),
+    ("app_python_install_strategy=conda", "value of app_python_install_strategy must be one of: , pip, poetry, lock, got: conda"),
     ('{"app_django_extra_commands": [["check", "a\\nb"]]}', "app_django_extra_commands: each command is a list"),
     ('{"app_static_link": {"path": "relative"}}', "app_static_link: needs path (absolute or ~/..."),
     ("revision=" + "r" * 4096, "(-e revision=, 4096 characters) is not a branch, tag or commit name"),

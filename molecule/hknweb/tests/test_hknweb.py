@@ -1,9 +1,10 @@
 """The hknweb shape on an apphost replica (bullseye, the OCF home /home/h/hk/hkn, MariaDB as host
-`mysql`), through the repository's own group_vars: prod on MariaDB (Poetry with the group prod,
-mysqlclient built on the host, ~/.my.cnf from vault, read through the release's "~/.my.cnf" link),
-test in dev mode on sqlite in shared/. Deploy, a second deploy with a new migration, a rollback;
-failures that name their cause and what is live; test deploys that touch nothing of prod's, and a
-test given prod's database or static root refused before any change."""
+`mysql`), through the repository's own group_vars: prod on MariaDB (lock-exact by uv with the group
+prod, the set checked against Poetry's, mysqlclient built on the host, ~/.my.cnf from vault, read
+through the release's "~/.my.cnf" link), test in dev mode on sqlite in shared/. Deploy, a second
+deploy with a new migration, a rollback; failures that name their cause and what is live; test
+deploys that touch nothing of prod's, and a test given prod's database or static root refused before
+any change."""
 import json
 import os
 import re
@@ -57,7 +58,7 @@ def deploy(host, *extra):
     return done, flat(done.output)
 
 
-# --- prod: Poetry, mysqlclient, MariaDB through ~/.my.cnf -------------------------------------
+# --- prod: lock-exact by uv, mysqlclient, MariaDB through ~/.my.cnf -------------------------------------
 
 
 def test_prod_serves_v1_with_data_read_from_mariadb(host):
@@ -70,15 +71,21 @@ def test_prod_serves_v1_with_data_read_from_mariadb(host):
     assert shown(host)["notes"] == ["note from migration 0001", MARIADB_ONLY]
 
 
-def test_prod_venv_is_poetry_on_python39_with_mysqlclient_built_on_the_host(host):
+def test_prod_venv_is_lock_exact_by_uv_on_python39_with_mysqlclient_built_on_the_host(host):
     only_on(host, "prod", "prod's venv")
     venv = env_of(host)["path"] + "/current/venv"
     out = host.run(f"{venv}/bin/python -c 'import sys, MySQLdb, django, gunicorn; "
                    "print(sys.version_info[:2], MySQLdb.version_info[:3], django.__version__, gunicorn.__version__)'")
     assert out.rc == 0, out.stderr
     assert out.stdout.strip() == "(3, 9) (2, 2, 7) 4.2.30 21.2.0"
-    assert host.run(f"{env_of(host)['path']}/tools/poetry-2.2.1/bin/poetry --version").stdout.strip() == \
-        "Poetry (version 2.2.1)"
+    # group_vars/all.yml's strategy lock: the list exported from poetry.lock on the controller, every line
+    # hashed, installed by the deploy's own uv; no Poetry on the host at all.
+    listed = host.file(f"{venv}/.install-list.txt").content_string
+    assert "mysqlclient==2.2.7 \\" in listed and listed.count("==") == 7 and "--hash=sha256:" in listed
+    tools = env_of(host)["path"] + "/tools"
+    assert host.run(f"{tools}/uv-0.13.9/bin/uv --version").stdout.startswith("uv 0.13.9")
+    assert host.run(f"ls -d {tools}/poetry-* 2>/dev/null").stdout == ""
+    assert host.file(f"{tools}/uv-cache").is_directory
     log = as_root("journalctl", "-u", "wheel-index.service", "--no-pager", "-o", "cat").stdout
     assert "GET /mysqlclient-2.2.7.tar.gz" in log  # the sdist, built on the host
     # prod's settings have an absolute STATIC_ROOT in the OCF home: collectstatic filled it.
@@ -211,14 +218,51 @@ def test_a_backup_that_fails_stops_the_deploy_before_migrate(host):
     still_live(host, live, out)
 
 
-def test_a_failing_poetry_install_names_its_cause_and_what_is_live(host):
+def test_a_lock_pinning_a_version_no_index_has_stops_the_build_and_names_it(host):
     only_on(host, "prod", "prod's history")
     live = current_release(host)
     done, out = deploy(host, "-e", "revision=broken-lock")
     assert done.returncode != 0
-    assert "failed at stage 'dependencies'" in out and "poetry install --only main,prod failed" in out, out[-3000:]
-    assert "Unable to find installation candidates for sqlparse (0.5.999)" in out, out[-3000:]
+    assert "failed at stage 'dependencies'" in out and "uv pip install --require-hashes --no-deps" in out, out[-3000:]
+    assert "sqlparse==0.5.999" in out, out[-3000:]
     still_live(host, live, out)
+
+
+def test_a_tampered_hash_in_the_lock_stops_the_build_before_the_switch_naming_the_package(host):
+    only_on(host, "prod", "prod's history")
+    live = current_release(host)
+    venvs_before = host.run(f"ls {env_of(host)['path']}/venvs").stdout.split()
+    done, out = deploy(host, "-e", "revision=tampered-hash")
+    assert done.returncode != 0
+    assert "failed at stage 'dependencies'" in out, out[-3000:]
+    assert "Hash mismatch for `sqlparse==0.5.5`" in out, out[-3000:]
+    still_live(host, live, out)
+    # No venv holding the refused file is left for a later release to link.
+    complete = host.run(f"ls {env_of(host)['path']}/venvs/*/.complete").stdout.split()
+    assert len(complete) == len(venvs_before), (complete, venvs_before)
+
+
+def test_the_lock_exact_set_equals_what_poetry_installs_on_python39(host):
+    """Poetry 2.2.1 itself, from the same index, asked what `poetry install --only main,prod` installs into an
+    empty Python 3.9 venv (a dry run), against the names and versions in prod's live venv."""
+    only_on(host, "prod", "prod's venv")
+    release = env_of(host)["path"] + "/current"
+    script = (f"set -e; rm -rf /tmp/cmp; mkdir -p /tmp/cmp/app; cp {release}/pyproject.toml {release}/poetry.lock /tmp/cmp/app/; "
+              "python3.9 -m venv /tmp/cmp/poetry; python3.9 -m venv --without-pip /tmp/cmp/target; "
+              "/tmp/cmp/poetry/bin/pip install -q --disable-pip-version-check --index-url http://127.0.0.1:3141/simple/ "
+              "poetry==2.2.1; cd /tmp/cmp/app; VIRTUAL_ENV=/tmp/cmp/target POETRY_VIRTUALENVS_CREATE=false "
+              "/tmp/cmp/poetry/bin/poetry install --only main,prod --no-root --dry-run --no-ansi --no-interaction")
+    out = host.run(script)
+    assert out.rc == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    poetry = {name.lower(): version for name, version in re.findall(r"Installing (\S+) \((\S+)\)", out.stdout)}
+    listing = host.run(f"ls {release}/venv/lib/python3.9/site-packages").stdout.split()
+    installed = {}
+    for entry in listing:
+        if entry.endswith(".dist-info"):
+            name, version = entry[:-len(".dist-info")].rsplit("-", 1)
+            installed[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert poetry and installed == {re.sub(r"[-_.]+", "-", n): v for n, v in poetry.items()}, (installed, poetry)
+    host.run("rm -rf /tmp/cmp")
 
 
 def test_a_health_check_refused_by_allowed_hosts_names_the_knob_and_what_is_live(host):

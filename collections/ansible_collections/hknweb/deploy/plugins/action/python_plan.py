@@ -10,7 +10,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.hknweb.deploy.plugins.module_utils.venv_plan import plan_python
 
 SETTINGS = ("interpreter", "strategy", "requirements_file", "poetry_python", "poetry_groups",
-            "pip_args", "poetry_version", "poetry_constraints")
+            "pip_args", "poetry_version", "poetry_constraints", "installer", "uv_version")
 
 
 class ActionModule(ActionBase):

@@ -13,8 +13,9 @@ import re
 from ansible_collections.hknweb.deploy.plugins.module_utils import release_policy as rp
 from ansible_collections.hknweb.deploy.plugins.module_utils.host import tail
 
-TEXT_LIMIT = 512 * 1024  # a commit file larger than this is hashed, not returned
-TEXT_SUFFIXES = (".toml", ".txt", ".in")  # the files the Python plan reads (lock, requirements, constraints)
+TEXT_LIMIT = 2 * 1024 * 1024  # a commit file larger than this is hashed, not returned
+# The files the Python plan reads: pyproject.toml, poetry.lock (the lock strategy exports it), requirements.
+TEXT_SUFFIXES = (".toml", ".lock", ".txt", ".in")
 DISK_FLOOR_MIB = 1024
 
 

@@ -49,6 +49,8 @@ VENV_LINK = "venv"
 
 # Inside a venv.
 VENV_COMPLETE = ".complete"
+# The lock strategy's exact list, kept in the venv it built (what was installed, with its hashes).
+VENV_INSTALL_LIST = ".install-list.txt"
 VENV_BIN = "bin"
 
 # What the deploy owns inside a release: a shared entry may not take one of these names.

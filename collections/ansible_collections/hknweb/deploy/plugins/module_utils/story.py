@@ -85,7 +85,8 @@ def python_line(plan):
     if plan.get("reused"):
         venv = "venv %s exists: no installer runs" % plan.get("key")
     elif plan.get("key"):
-        venv = "new dependency set: venv %s is built next (pip/Poetry, 10-60 s)" % plan["key"]
+        listed = " (%d packages, lock-exact)" % plan["packages"] if plan.get("packages") else ""
+        venv = "new dependency set: venv %s is built next by %s%s" % (plan["key"], plan.get("installer"), listed)
     else:
         venv = "the venv is planned once the commit is fetched"
     return "Python %s (%s); %s; install with %s (%s); %s" % (

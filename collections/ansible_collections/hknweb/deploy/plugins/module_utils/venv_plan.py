@@ -4,18 +4,22 @@
 """How a release's venv is made, decided on the controller before anything is built (pure).
 
 `plan_python` takes what deploy_begin read on the host (the commit's files, the interpreter probes)
-and the app_python settings, and returns the strategy (pip or Poetry), the venv key of the dependency
-set, whether that venv exists already, and every problem - each naming the setting to change and the
-fix. The Python range and requirements-file rules it applies live in python_check.py.
+and the app_python settings, and returns the strategy (pip, poetry or lock), the installer that runs
+it (uv, pip or Poetry), the venv key of the dependency set, whether that venv exists already, and
+every problem - each naming the setting to change and the fix. The Python range and
+requirements-file rules it applies live in python_check.py; the lock strategy's exact, hashed list
+is made from poetry.lock by lock_export.py, here on the controller, and the key covers that list.
 """
 
 from __future__ import annotations
 
 import re
 
+from ansible_collections.hknweb.deploy.plugins.module_utils.begin_steps import TEXT_LIMIT as LOCK_TEXT_LIMIT
 from ansible_collections.hknweb.deploy.plugins.module_utils.python_check import (
     CheckError, declared_python, describe_alternatives, installs_nothing, python_satisfies, requirement_entries,
     split_by_markers)
+from ansible_collections.hknweb.deploy.plugins.module_utils.lock_export import export, render
 from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import venv_key
 
 # Poetry releases and the oldest Python each runs on (measured: 2.0-2.2 run on 3.9).
@@ -36,8 +40,10 @@ def plan_python(files, interpreters, settings, venvs, prefix="", files_known=Tru
     `files` and `interpreters` are what deploy_begin read on the host (commit files with their
     text or digest; interpreter probes with their PEP 508 environment). `settings` holds
     interpreter, strategy, requirements_file, poetry_python, poetry_groups, pip_args,
-    poetry_version, poetry_constraints. Returns a dict with `problems` (messages naming `prefix` + the
-    setting to change, each ending with the fix), the strategy, the venv `key` and whether it is `reused`.
+    poetry_version, poetry_constraints, installer, uv_version. Returns a dict with `problems` (messages
+    naming `prefix` + the setting to change, each ending with the fix), the strategy, the `installer`,
+    the venv `key`, whether it is `reused`, and for the lock strategy the `install_list` (requirements
+    text, every line pinned and hashed) and its `packages` count.
     """
     interpreter = interpreters.get(settings["interpreter"], {})
     if not files_known:
@@ -45,12 +51,16 @@ def plan_python(files, interpreters, settings, venvs, prefix="", files_known=Tru
     lock = files.get("poetry.lock", {})
     strategy, reason = choose_strategy(settings["strategy"], lock.get("exists"), settings["requirements_file"], prefix)
     plan = dict(strategy=strategy, strategy_reason=reason, python=interpreter.get("version"),
-                executable=interpreter.get("executable"), requires_python=[], key=None, reused=False)
+                installer=installer_of(strategy, settings), executable=interpreter.get("executable"),
+                requires_python=[], key=None, reused=False)
     problems = _interpreter_problems(settings, interpreter, prefix)
     problems += _range_problems(settings, interpreter, files.get("pyproject.toml", {}), plan, prefix)
     if strategy == "poetry":
         problems += _poetry_problems(settings, lock, interpreters, prefix)
         dependencies = (lock.get("sha256"), files.get("pyproject.toml", {}).get("sha256"))
+    elif strategy == "lock":
+        problems += _lock_problems(settings, files, interpreter, plan, prefix)
+        dependencies = (plan.get("install_list"),)
     else:
         requirements = files.get(settings["requirements_file"], {})
         problems += _pip_problems(settings, requirements, interpreter, reason, prefix)
@@ -60,6 +70,13 @@ def plan_python(files, interpreters, settings, venvs, prefix="", files_known=Tru
         plan["reused"] = plan["key"] in (venvs or [])
     plan["problems"] = problems
     return plan
+
+
+def installer_of(strategy, settings):
+    """What runs the install: Poetry for poetry, uv for lock (hashes required), either for pip."""
+    if strategy == "poetry":
+        return "poetry"
+    return "uv" if strategy == "lock" else settings.get("installer") or "uv"
 
 
 def _plan_before_first_fetch(settings, interpreter, prefix):
@@ -127,6 +144,27 @@ def _poetry_problems(settings, lock, interpreters, prefix):
     return problems
 
 
+def _lock_problems(settings, files, interpreter, plan, prefix):
+    """The lock strategy: poetry.lock read here, its exact hashed list for this interpreter into the plan."""
+    lock = files.get("poetry.lock", {})
+    if not lock.get("exists"):
+        return ["%sinstall_strategy is lock, but the commit has no poetry.lock to install exactly. Commit poetry.lock "
+                "(poetry lock), or set %sinstall_strategy to pip." % (prefix, prefix)]
+    if lock.get("text") is None:
+        return ["poetry.lock is too large for the deploy to read (over %d KiB). Set %sinstall_strategy to poetry."
+                % (LOCK_TEXT_LIMIT // 1024, prefix)]
+    if not interpreter.get("found"):
+        return []
+    exported = export(files.get("pyproject.toml", {}).get("text") or "", lock["text"], interpreter["environment"],
+                      settings.get("poetry_groups") or [])
+    if exported["problems"]:
+        return ["%s (%sinstall_strategy is lock, for %sinterpreter %r, Python %s)" % (
+            problem.rstrip("."), prefix, prefix, settings["interpreter"], interpreter["version"])
+            + "." for problem in exported["problems"]]
+    plan.update(install_list=render(exported["entries"]), packages=len(exported["entries"]))
+    return []
+
+
 def _pip_problems(settings, requirements, interpreter, reason, prefix):
     name = settings["requirements_file"]
     if not requirements.get("exists"):
@@ -151,6 +189,9 @@ def _venv_key(settings, strategy, interpreter, dependencies):
     """The key of the dependency set: everything that changes what the venv holds."""
     parts = dict(strategy=strategy, python=interpreter.get("executable"), version=interpreter.get("version"),
                  dependencies=dependencies, pip_args=list(settings.get("pip_args") or []))
+    installer = installer_of(strategy, settings)
+    if installer == "uv":  # a pip-strategy venv built by pip keeps the key it had before uv
+        parts.update(installer=installer, uv=settings.get("uv_version"))
     if strategy == "poetry":
         parts.update(groups=sorted(settings.get("poetry_groups") or []), poetry=settings["poetry_version"],
                      pins=settings.get("poetry_constraints") or "")

@@ -41,9 +41,21 @@ options:
     type: str
     required: true
   strategy:
-    description: V(pip), V(poetry), or empty to detect (Poetry when the commit has C(poetry.lock)).
+    description:
+      - V(pip) (the requirements file), V(poetry) (Poetry installs C(poetry.lock)), V(lock) (C(poetry.lock) read
+        here, its exact hashed list for the interpreter installed by uv), or empty to detect (V(poetry) when the
+        commit has C(poetry.lock), else V(pip)).
     type: str
     default: ""
+  installer:
+    description: What installs a V(pip) strategy's requirements file (V(lock) always uses uv, V(poetry) Poetry).
+    type: str
+    choices: [uv, pip]
+    default: uv
+  uv_version:
+    description: The uv version (part of the venv key when uv installs).
+    type: str
+    default: 0.13.9
   requirements_file:
     description: pip's requirements file in the commit.
     type: str
@@ -103,9 +115,21 @@ EXAMPLES = r"""
 
 RETURN = r"""
 strategy:
-  description: V(pip) or V(poetry).
+  description: V(pip), V(poetry) or V(lock).
   returned: always
   type: str
+installer:
+  description: What runs the install, V(uv), V(pip) or V(poetry).
+  returned: always
+  type: str
+install_list:
+  description: The lock strategy's requirements text, every distribution pinned with its sha256 hashes.
+  returned: when the strategy is lock and the lock could be read
+  type: str
+packages:
+  description: The number of distributions in RV(install_list).
+  returned: when the strategy is lock and the lock could be read
+  type: int
 strategy_reason:
   description: Why that strategy.
   returned: always

@@ -8,12 +8,17 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: venv_build
-short_description: Build the venv of one dependency set under venvs/<key>, with pip or Poetry
+short_description: Build the venv of one dependency set under venvs/<key>, with uv, pip or Poetry
 version_added: "2.0.0"
 description:
-  - Creates C(venvs/<key>/) with O(interpreter) and installs the release's dependencies - with
-    pip from O(requirements_file), or with a pinned Poetry (in its own venv under C(tools/))
-    from C(poetry.lock).
+  - Creates C(venvs/<key>/) with O(interpreter) and installs the release's dependencies - the
+    exact hashed list O(install_list) (strategy V(lock)) with uv, C(--require-hashes --no-deps), so
+    nothing is resolved on the host; O(requirements_file) (strategy V(pip)) with uv or pip; or
+    C(poetry.lock) with a pinned Poetry (strategy V(poetry)).
+  - uv and Poetry are installed once into the deploy path, pinned (C(tools/uv-<version>),
+    C(tools/poetry-<version>)), never taken from the host. uv's wheel and download cache,
+    C(tools/uv-cache), is shared by the deploy path's venvs, so a second venv with mostly the same
+    packages links them from the cache instead of downloading them.
   - The key names the dependency set (lock or requirements text, interpreter, strategy,
     options), so releases with the same set share one venv and a code-only deploy runs no
     installer at all. A venv is used only once its C(.complete) file exists; one left half
@@ -35,10 +40,23 @@ options:
     type: path
     required: true
   strategy:
-    description: V(pip) or V(poetry).
+    description: V(pip), V(poetry) or V(lock).
     type: str
-    choices: [pip, poetry]
+    choices: [pip, poetry, lock]
     required: true
+  installer:
+    description: What installs a V(pip) strategy's requirements (V(lock) always uses uv).
+    type: str
+    choices: [uv, pip]
+    default: uv
+  uv_version:
+    description: The uv version installed in C(tools/uv-<version>) with pip and O(pip_args).
+    type: str
+    default: 0.13.9
+  install_list:
+    description: lock - the requirements text to install, every line pinned with its sha256 hashes.
+    type: str
+    default: ""
   interpreter:
     description: The Python the venv is made with.
     type: str
@@ -48,7 +66,7 @@ options:
     type: str
     default: requirements.txt
   pip_args:
-    description: Extra arguments for pip (also used to install Poetry).
+    description: Extra arguments for the installer, pip or uv (also used to install Poetry and uv).
     type: list
     elements: str
     default: []
@@ -180,7 +198,52 @@ def poetry_tool(p):
     return home
 
 
+def uv_tool(p):
+    """uv in its own small venv, pinned, installed once per deploy path by pip from the app's index."""
+    tools = layout.tools_dir(p["path"])
+    home = os.path.join(tools, "uv-" + p["uv_version"])
+    program = layout.venv_program(home, "uv", linked=False)
+    if os.path.exists(os.path.join(home, layout.VENV_COMPLETE)):
+        return program
+    os.makedirs(tools, 0o755, exist_ok=True)
+    make_venv(p["interpreter"], home)
+    argv = [layout.venv_program(home, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet"]
+    must("pip install uv==" + p["uv_version"], run(argv + p["pip_args"] + ["uv==" + p["uv_version"]]))
+    open(os.path.join(home, layout.VENV_COMPLETE), "w").close()
+    for other in glob.glob(os.path.join(tools, "uv-[0-9]*")):
+        if other != home:
+            shutil.rmtree(other, ignore_errors=True)  # releases keep no reference to uv
+    return program
+
+
+def uv_environment(p):
+    # The deploy path's own cache; never a Python uv downloads, never a uv.toml the commit or home carries.
+    return user_environment({"UV_CACHE_DIR": os.path.join(layout.tools_dir(p["path"]), "uv-cache"),
+                             "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"})
+
+
+def uv_install(p, venv):
+    """The venv made by uv, then the exact list (lock) or the requirements file (pip) installed by uv."""
+    uv, env = uv_tool(p), uv_environment(p)
+    if os.path.isdir(venv):
+        shutil.rmtree(venv)  # half built by an interrupted run: start again
+    must("uv venv", run([uv, "venv", "--quiet", "--no-project", "--python", p["interpreter"], venv], env=env))
+    argv = [uv, "pip", "install", "--quiet", "--python", layout.venv_program(venv, "python", linked=False)]
+    if p["strategy"] == "lock":
+        listed = os.path.join(venv, layout.VENV_INSTALL_LIST)
+        with open(listed, "w", encoding="utf-8") as handle:
+            handle.write(p["install_list"])
+        step = "uv pip install --require-hashes --no-deps (%d packages from poetry.lock)" % p["install_list"].count("==")
+        return must(step, run(argv + ["--require-hashes", "--no-deps", "-r", listed] + p["pip_args"], env=env))
+    requirements = os.path.join(p["release"], p["requirements_file"])
+    return must("uv pip install -r " + p["requirements_file"], run(argv + ["-r", requirements] + p["pip_args"],
+                                                                   cwd=p["release"], env=env))
+
+
 def install(p, venv):
+    if p["strategy"] == "lock" or (p["strategy"] == "pip" and p["installer"] == "uv"):
+        return uv_install(p, venv)
+    make_venv(p["interpreter"], venv)
     if p["strategy"] == "pip":
         requirements = os.path.join(p["release"], p["requirements_file"])
         argv = [layout.venv_program(venv, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet",
@@ -207,7 +270,10 @@ def main():
         path=dict(type="path", required=True),
         key=dict(type="str", required=True),
         release=dict(type="path", required=True),
-        strategy=dict(type="str", required=True, choices=["pip", "poetry"]),
+        strategy=dict(type="str", required=True, choices=["pip", "poetry", "lock"]),
+        installer=dict(type="str", default="uv", choices=["uv", "pip"]),
+        uv_version=dict(type="str", default="0.13.9"),
+        install_list=dict(type="str", default=""),
         interpreter=dict(type="str", required=True),
         requirements_file=dict(type="str", default="requirements.txt"),
         pip_args=dict(type="list", elements="str", default=[]),
@@ -237,7 +303,6 @@ def main():
     started = time.monotonic()
     try:
         os.makedirs(os.path.dirname(venv), 0o755, exist_ok=True)
-        make_venv(p["interpreter"], venv)
         install(p, venv)
         if not os.path.exists(layout.venv_program(venv, "gunicorn", linked=False)):
             module.fail_json(msg="gunicorn is not among the app's dependencies (%s installed no "
