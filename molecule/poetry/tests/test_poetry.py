@@ -1,6 +1,7 @@
 """Install strategies on the real test host: prod with Poetry (detected, group prod), test with pip;
 environment reaching the service and migrate; secrets from a vault variable; refusals that change
-nothing (requirements all excluded by markers, missing interpreter, interpreter outside the range)."""
+nothing (requirements all excluded by markers, missing interpreter, interpreter outside the range);
+the lock strategy's set against Poetry's on Python 3.11."""
 import json
 import re
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, http, playbook, refs,
+from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, http, only_on, playbook, refs,
                         release_names, state)
 
 SCENARIO = Path(__file__).resolve().parents[1]
@@ -183,3 +184,26 @@ def test_detection_picks_pip_without_a_lock_file(host):
     assert values["revision"] == refs()["no-poetry-lock"]
     assert values["prod-group"] == "not installed"
     assert values["migrate-mode"] == "prod"
+
+
+def test_the_lock_strategy_installs_what_poetry_installed_on_python311(host):
+    """After the last deploy above: test deploys master with the lock strategy and the group prod; its venv
+    holds exactly the names and versions Poetry 2.2.1 installed into prod's first venv on this host (less
+    the pip and setuptools `python -m venv` seeds, which Poetry's venv has and uv's does not)."""
+    only_on(host, "test", "one comparison per host")
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=master",
+                    "-e", "app_python_install_strategy=lock", "-e", '{"app_python_poetry_groups": ["prod"]}')
+    assert done.returncode == 0, done.output[-3000:]
+    assert "install with lock (app_python_install_strategy is lock)" in flat(done.output)
+    assert page_values(host)["prod-group"] == "packaging 26.4"
+    prod = f"{HOME}/hknweb/prod"
+    poetry_venv = f"{prod}/releases/{host.run(f'ls {prod}/releases').stdout.split()[0]}/venv"
+
+    def installed(venv):
+        names = host.run(f"ls {venv}/lib/python3.11/site-packages").stdout.split()
+        pairs = [n[:-len(".dist-info")].rsplit("-", 1) for n in names if n.endswith(".dist-info")]
+        return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pairs}
+
+    by_poetry = {k: v for k, v in installed(poetry_venv).items() if k not in ("pip", "setuptools")}
+    by_uv = installed(env_of(host)["path"] + "/current/venv")
+    assert "django" in by_poetry and by_uv == by_poetry
