@@ -79,7 +79,9 @@ def test_poetry_is_the_deploys_own_pinned_copy(host):
         # Poetry's own dependencies are held by the project's constraints (virtualenv < 21).
         assert int(installed["virtualenv"].split(".")[0]) < 21
     else:
-        assert not host.file(tools).exists
+        # pip's strategy installs with the deploy's own uv (app_python_installer's default), and no Poetry.
+        assert host.run(f"ls {tools}").stdout.split() == ["uv-0.13.9", "uv-cache"]
+        assert host.run(f"{tools}/uv-0.13.9/bin/uv --version").stdout.startswith("uv 0.13.9")
 
 
 def test_packages_came_through_the_hosts_index(host):
