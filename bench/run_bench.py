@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -238,6 +239,34 @@ def write_inventory(subject, key, ports=None, name="inventory"):
     return inv / "hosts.yml"
 
 
+CGROUP_PATHS = {}
+
+
+def container_cpu(containers):
+    """CPU seconds the containers have used so far (their cgroups: v2 cpu.stat or v1
+    cpuacct.usage), or None where the cgroup cannot be read."""
+    total = 0.0
+    for name in containers:
+        if name not in CGROUP_PATHS:
+            CGROUP_PATHS[name] = run(["podman", "inspect", "--format", "{{.State.CgroupPath}}", name],
+                                     check=False).stdout.strip()
+        path = CGROUP_PATHS[name]
+        v2, v1 = Path(f"/sys/fs/cgroup{path}/cpu.stat"), Path(f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage")
+        try:
+            if v2.exists():
+                total += int(re.search(r"^usage_usec (\d+)", v2.read_text(), re.M)[1]) / 1e6
+            else:
+                total += int(v1.read_text()) / 1e9
+        except (OSError, TypeError, ValueError):
+            return None
+    return total
+
+
+def controller_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def as_user(subject, script):
     return run(["podman", "exec", "--user", USER, subject.container, "sh", "-c", script], check=False)
 
@@ -253,7 +282,7 @@ def first_error(text):
     return lines[-1][:240] if lines else "(no output)"
 
 
-def playbook(subject, name, limit, *extra, tag, inventory=None):
+def playbook(subject, name, limit, *extra, tag, inventory=None, containers=None):
     """Run one entry point of the checkout; returns a sample {ok, seconds, calls, log, error, phases}."""
     logfile = subject.dir / f"{tag}.log"
     calls_file = subject.dir / f"{tag}.calls.json"
@@ -265,12 +294,17 @@ def playbook(subject, name, limit, *extra, tag, inventory=None):
     with open(logfile, "w") as out:
         out.write(f"$ (cd {subject.root} && {' '.join(cmd)})\n")
         out.flush()
+        containers = containers or [subject.container]
+        cpu = (container_cpu(containers), controller_cpu())
         start, t0 = time.monotonic(), time.time()
         proc = subprocess.run(cmd, cwd=subject.root, env=env, stdout=out, stderr=subprocess.STDOUT)
         seconds, t1 = time.monotonic() - start, time.time()
+        cpu_after = (container_cpu(containers), controller_cpu())
     calls = None
     sample = {"ok": proc.returncode == 0, "seconds": seconds, "calls": calls, "log": str(logfile),
-              "rc": proc.returncode, "t0": t0, "t1": t1}
+              "rc": proc.returncode, "t0": t0, "t1": t1, "cpu_controller": cpu_after[1] - cpu[1]}
+    if cpu[0] is not None and cpu_after[0] is not None:
+        sample["cpu_hosts"] = cpu_after[0] - cpu[0]  # every process in the containers, the app's too
     if calls_file.exists():
         report = json.loads(calls_file.read_text())
         sample["calls"] = sum(h["calls"] for h in report["hosts"].values())
@@ -364,7 +398,7 @@ def many_setup(subject):
     """The first deploy to every many-hosts host (r1): not a row, the start every row deploys from."""
     size = max(MANY_SIZES)
     sample = playbook(subject, "deploy.yml", "prod", *many_args(size, False, "r1"), tag="many-setup",
-                      inventory=subject.many_inventories[size])
+                      inventory=subject.many_inventories[size], containers=[c for c, _ in subject.many])
     if not sample["ok"]:
         subject.notes.append(f"many-hosts set-up deploy failed: {sample['error']} ({sample['log']})")
     return sample["ok"]
@@ -375,7 +409,8 @@ def many_run(subject, i):
     the row before it left its hosts on MANY_REFS[j-1], the others on an older one of the cycle."""
     for (key, size, rolling), ref in zip(MANY_ROWS, MANY_REFS, strict=True):
         subject.add(key, playbook(subject, "deploy.yml", "prod", *many_args(size, rolling, ref),
-                                  tag=f"run{i}-{key}", inventory=subject.many_inventories[size]))
+                                  tag=f"run{i}-{key}", inventory=subject.many_inventories[size],
+                                  containers=[c for c, _ in subject.many[:size]]))
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -388,12 +423,16 @@ ROWS = [("prune", "prune of 1,000 releases", "seconds", "s"),
         ("noop", "no-op deploy (live commit again)", "seconds", "s"),
         ("rollback", "rollback", "seconds", "s")]
 ROWS += [("rollback", "  " + phases.LABELS[k], f"phase_{k}", "s") for k in phases.PHASES]
-ROWS += [("many-1", "code-only deploy, 1 host (many-hosts set)", "seconds", "s"),
-         ("many-3", "code-only deploy, 3 hosts", "seconds", "s"),
+CPU_ROWS = (("cpu_hosts", "  CPU time, the hosts (their containers)"),
+            ("cpu_controller", "  CPU time, the controller (ansible-playbook)"))
+ROWS += [("many-1", "code-only deploy, 1 host (many-hosts set)", "seconds", "s")]
+ROWS += [("many-1", label, field, "s") for field, label in CPU_ROWS]
+ROWS += [("many-3", "code-only deploy, 3 hosts", "seconds", "s"),
          ("many-5", "code-only deploy, 5 hosts", "seconds", "s"),
          ("many-5", "  " + phases.LABELS["host"], "phase_host", "s"),
-         ("many-5", "  " + phases.LABELS["controller"], "phase_controller", "s"),
-         ("many-5-rolling", "code-only deploy, 5 hosts, one at a time (-e deploy_batch=1)", "seconds", "s")]
+         ("many-5", "  " + phases.LABELS["controller"], "phase_controller", "s")]
+ROWS += [("many-5", label, field, "s") for field, label in CPU_ROWS]
+ROWS += [("many-5-rolling", "code-only deploy, 5 hosts, one at a time (-e deploy_batch=1)", "seconds", "s")]
 for env_key, env_label in (("prod", "prod (unix socket)"), ("test", "test (TCP 127.0.0.1:8001)")):
     for step_key, step_label in (("code", "code-only deploy"), ("rollback", "rollback")):
         key = f"{env_key}-load-{step_key}"
