@@ -603,7 +603,12 @@ measures a committed revision instead of the work tree. Other containers running
 Rows: *first deploy* goes to a freshly removed `~/hknweb/prod` (the unit files of earlier runs
 stay); *code-only* deploys the next tag (same requirements); *requirements-changed* deploys a
 `deps-N` branch whose `requirements.txt` differs from every earlier one; *no-op* deploys the live
-commit again; *rollback* runs right after a deploy. Under load: *failed requests* = anything but
+commit again; *rollback* runs right after a deploy; the rows under it split its time into phases
+(`bench/phases.py`: ansible-playbook's start up to its first task, controller tasks, host calls,
+the gaps between tasks, the end after the last one). *Many hosts*: a code-only deploy to 1, 3
+and 5 test hosts of their own in one run (forks >= hosts), and to 5 one batch at a time
+(`-e deploy_batch=1`), with the CPU seconds the hosts (their containers) and the controller
+used. Under load: *failed requests* = anything but
 a 2xx (refused, reset, timeout, 5xx, ...); *failure window* = first to last failed request;
 *switched old -> new, never back* = the answers came from the old release, then from the new one,
 and no request started after an answer from the new release had been received was answered by
