@@ -94,3 +94,31 @@ def test_rows_left_out_are_not_in_the_table(tmp_path):
     text = run_bench.table([subject])
     assert "code-only deploy, 5 hosts" in text and "6.00 s" in text
     assert "rollback" not in text and "first deploy" not in text
+
+
+def test_rollback_phases_are_rows_with_ratios_and_the_notes_say_where_time_went(tmp_path):
+    current = run_bench.Subject("current", REPO_ROOT, "abc1234", tmp_path)
+    baseline = run_bench.Subject("baseline", REPO_ROOT, "2464eb0", tmp_path)
+    for subject, scale in ((current, 1.0), (baseline, 2.0)):
+        split = phases.split(100.0, 102.15, ROLLBACK)
+        subject.add("rollback", {"ok": True, "seconds": 2.15 * scale, "calls": 1,
+                                 "slowest": phases.slowest(ROLLBACK),
+                                 **{f"phase_{k}": v * scale for k, v in split.items()}})
+    lines = run_bench.table([current, baseline]).splitlines()
+    host_row = next(line for line in lines if line.strip().startswith("host calls"))
+    assert "1.00 s" in host_row and "2.00 s" in host_row and host_row.rstrip().endswith("0.50")
+    assert [line[2:].split("  ")[0] for line in lines if line.startswith("  ")] == [
+        phases.LABELS[k] for k in phases.PHASES]
+    notes = run_bench.scaling_notes(current)
+    assert notes == ["current, rollback, slowest tasks of the last run: Roll back 1.00 s (calls); "
+                     "Check the deploy knobs 0.10 s (controller); Summary 0.08 s (controller); "
+                     "Say which inventory 0.05 s (controller); Name the run 0.03 s (controller)"]
+
+
+def test_five_hosts_against_one_in_the_notes(tmp_path):
+    subject = run_bench.Subject("current", REPO_ROOT, "abc1234", tmp_path)
+    for seconds in (4.0, 5.0, 4.5):
+        subject.add("many-1", {"ok": True, "seconds": seconds, "calls": 4})
+    subject.add("many-5", {"ok": True, "seconds": 9.9, "calls": 20})
+    subject.add("many-5", {"ok": False, "seconds": 1.0, "calls": None, "error": "x"})
+    assert run_bench.scaling_notes(subject) == ["current: 5 hosts / 1 host = 2.20 (code-only deploy, medians)"]
