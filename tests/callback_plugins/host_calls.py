@@ -13,7 +13,8 @@ separated by ':' and ',' respectively, if the run needs them). At the end of the
     {"hosts": {"hknweb-prod": {"calls": 21, "tasks": ["Gathering Facts", ...],
                                "controller": 7, "controller_tasks": ["Check the deploy knobs", ...]}}}
 
-to $HOST_CALLS_FILE (nothing is written when the variable is unset). `tasks` lists the counted
+to $HOST_CALLS_FILE (nothing is written when the variable is unset), plus the run's timeline (below).
+`tasks` lists the counted
 results in order, one entry per call (a loop's task name once per item). `controller` counts the
 other results that are not skipped (controller-only actions, tasks delegated to localhost): no
 round trip, but each costs the controller its per-task overhead (about 50-100 ms).
@@ -27,10 +28,21 @@ that declares `_requires_connection = False` (Ansible opens no connection for it
 collection's controller-side planning or summary actions). The connection plugin is not
 considered: a host reached with ansible_connection=local counts like one reached over SSH.
 An action plugin that runs several modules in one task (several round trips) counts once.
+
+The timeline (for bench/run_bench.py's phases of a run; wall-clock seconds, time.time()):
+
+    "clock": {"loaded": ..., "playbook_start": ..., "stats": ...},
+    "timeline": [{"task": "Check the deploy knobs", "action": "hknweb.deploy.knobs",
+                  "kind": "controller", "start": ..., "end": ...}, ...]
+
+one entry each time a task starts (a task of a later batch again), ending at its last result (all
+hosts, all items); kind is "calls" when any of its results was counted as a call, else
+"controller" when any counted as a controller task, else "skipped".
 """
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -93,6 +105,8 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.hosts = {}
         self._needs_connection = {}
+        self.clock = {"loaded": time.time()}
+        self.timeline = []
 
     def _controller_only(self, task):
         action = short_action(task)
@@ -128,6 +142,7 @@ class CallbackModule(CallbackBase):
 
     def _count(self, result, item=False):
         task, host, data = self._parts(result)
+        self._mark()
         if data.get("skipped") or data.get("_ansible_no_log_skipped"):
             return
         if not item and self._is_loop(task):
@@ -137,6 +152,35 @@ class CallbackModule(CallbackBase):
         kind = "controller" if self._controller_only(task) or self._delegated_locally(task, data) else "calls"
         entry[kind] += 1
         entry["tasks" if kind == "calls" else "controller_tasks"].append(task.get_name())
+        self._mark(kind)
+
+    # --- the timeline -------------------------------------------------------------------------
+
+    def _mark(self, kind=None):
+        """The running task's latest result (its end so far) and, once counted, its kind."""
+        if not self.timeline:
+            return
+        step = self.timeline[-1]
+        step["end"] = time.time()
+        if kind == "calls" or (kind == "controller" and step["kind"] == "skipped"):
+            step["kind"] = kind
+
+    def v2_playbook_on_start(self, playbook):
+        self.clock["playbook_start"] = time.time()
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        now = time.time()
+        self.timeline.append({"task": task.get_name(), "action": short_action(task), "kind": "skipped",
+                              "start": now, "end": now})
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task, False)
+
+    def v2_runner_on_skipped(self, result):
+        self._mark()
+
+    def v2_runner_item_on_skipped(self, result):
+        self._mark()
 
     def v2_runner_on_ok(self, result):
         self._count(result)
@@ -156,9 +200,11 @@ class CallbackModule(CallbackBase):
     # --- the report ---------------------------------------------------------------------------
 
     def v2_playbook_on_stats(self, stats):
+        self.clock["stats"] = time.time()
         path = os.environ.get("HOST_CALLS_FILE")
         if not path:
             return
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump({"hosts": self.hosts}, handle, indent=1, sort_keys=True)
+            json.dump({"hosts": self.hosts, "clock": self.clock, "timeline": self.timeline}, handle, indent=1,
+                      sort_keys=True)
             handle.write("\n")

@@ -94,7 +94,19 @@ def test_counts_module_calls_on_the_target_only(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
-    assert report == {"hosts": {"h1": {
+    assert report["hosts"] == {"h1": {
         "calls": 6, "tasks": ["one", "two", "loop", "loop", "loop", "fails but ignored"],
         "controller": 6, "controller_tasks": ["say", "remember", "check", "vars", "controller-side action plugin",
-                                              "on the controller"]}}}, proc.stdout
+                                              "on the controller"]}}, proc.stdout
+    # The timeline: one entry per task start, in order, with its kind and its span.
+    timeline = report["timeline"]
+    assert [(s["task"], s["kind"]) for s in timeline] == [
+        ("one", "calls"), ("two", "calls"), ("loop", "calls"), ("half-skipped loop", "skipped"), ("say", "controller"),
+        ("remember", "controller"), ("check", "controller"), ("vars", "controller"),
+        ("controller-side action plugin", "controller"), ("skipped", "skipped"), ("on the controller", "controller"),
+        ("fails but ignored", "calls")]
+    clock = report["clock"]
+    assert clock["loaded"] <= clock["playbook_start"] <= timeline[0]["start"]
+    for before, after in zip(timeline, timeline[1:]):
+        assert before["start"] <= before["end"] <= after["start"]
+    assert timeline[-1]["end"] <= clock["stats"]
