@@ -255,7 +255,8 @@ def uv_install(p, venv):
         listed = os.path.join(venv, layout.VENV_INSTALL_LIST)
         with open(listed, "w", encoding="utf-8") as handle:
             handle.write(p["install_list"])
-        step = "uv pip install --require-hashes --no-deps (%d packages from poetry.lock)" % p["install_list"].count("==")
+        entries = [line for line in p["install_list"].splitlines() if line[:1] not in ("", " ", "-", "#")]
+        step = "uv pip install --require-hashes --no-deps (%d packages from poetry.lock)" % len(entries)
         return must(step, run(argv + ["--require-hashes", "--no-deps", "-r", listed] + p["pip_args"], env=env))
     requirements = os.path.join(p["release"], p["requirements_file"])
     return must("uv pip install -r " + p["requirements_file"], run(argv + ["-r", requirements] + p["pip_args"],
