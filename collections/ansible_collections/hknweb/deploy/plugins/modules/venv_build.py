@@ -160,9 +160,28 @@ def must(step, done):
     return done
 
 
-def make_venv(python, folder):
-    if os.path.isdir(folder) and not os.path.exists(os.path.join(folder, layout.VENV_COMPLETE)):
+def is_complete(folder):
+    return os.path.exists(os.path.join(folder, layout.VENV_COMPLETE))
+
+
+def mark_complete(folder):
+    open(os.path.join(folder, layout.VENV_COMPLETE), "w").close()
+
+
+def start_afresh(folder):
+    if os.path.isdir(folder) and not is_complete(folder):
         shutil.rmtree(folder)  # half built by an interrupted run: start again
+
+
+def keep_only(tools, pattern, home):
+    """Remove the other versions of a tool: releases keep no reference to uv or Poetry."""
+    for other in glob.glob(os.path.join(tools, pattern)):
+        if other != home:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def make_venv(python, folder):
+    start_afresh(folder)
     must("%s -m venv %s" % (python, folder), run([python, "-m", "venv", folder]))
 
 
@@ -176,7 +195,7 @@ def poetry_tool(p):
             same_pins = handle.read() == p["poetry_constraints"]
     except OSError:
         same_pins = not p["poetry_constraints"].strip()
-    if os.path.exists(os.path.join(home, layout.VENV_COMPLETE)) and same_pins:
+    if is_complete(home) and same_pins:
         return home
     if os.path.isdir(home):
         shutil.rmtree(home)  # other pins for Poetry's own dependencies: install it again
@@ -191,10 +210,8 @@ def poetry_tool(p):
             handle.write(p["poetry_constraints"])
         argv += ["-c", constraints]
     must("pip install " + " ".join(packages), run(argv + p["pip_args"] + packages))
-    open(os.path.join(home, layout.VENV_COMPLETE), "w").close()
-    for other in glob.glob(os.path.join(tools, "poetry-[0-9]*")):
-        if other != home:
-            shutil.rmtree(other, ignore_errors=True)  # releases keep no reference to Poetry
+    mark_complete(home)
+    keep_only(tools, "poetry-[0-9]*", home)
     return home
 
 
@@ -209,10 +226,9 @@ def uv_tool(p):
     tools = layout.tools_dir(p["path"])
     home = os.path.join(tools, "uv-" + p["uv_version"])
     program = layout.venv_program(home, "uv", linked=False)
-    if os.path.exists(os.path.join(home, layout.VENV_COMPLETE)):
+    if is_complete(home):
         return program
-    if os.path.isdir(home):
-        shutil.rmtree(home)  # half installed by an interrupted run: start again
+    start_afresh(home)
     os.makedirs(tools, 0o755, exist_ok=True)
     pip = bundled_pip(p["interpreter"])
     wanted = p["pip_args"] + ["uv==" + p["uv_version"]]
@@ -225,10 +241,8 @@ def uv_tool(p):
         make_venv(p["interpreter"], home)
         argv = [layout.venv_program(home, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet"]
     must("pip install uv==" + p["uv_version"], run(argv + wanted))
-    open(os.path.join(home, layout.VENV_COMPLETE), "w").close()
-    for other in glob.glob(os.path.join(tools, "uv-[0-9]*")):
-        if other != home:
-            shutil.rmtree(other, ignore_errors=True)  # releases keep no reference to uv
+    mark_complete(home)
+    keep_only(tools, "uv-[0-9]*", home)
     return program
 
 
@@ -247,8 +261,7 @@ def uv_environment(p):
 def uv_install(p, venv):
     """The venv made by uv, then the exact list (lock) or the requirements file (pip) installed by uv."""
     uv, env = uv_tool(p), uv_environment(p)
-    if os.path.isdir(venv):
-        shutil.rmtree(venv)  # half built by an interrupted run: start again
+    start_afresh(venv)
     must("uv venv", run([uv, "venv", "--quiet", "--no-project", "--python", p["interpreter"], venv], env=env))
     argv = [uv, "pip", "install", "--quiet", "--python", layout.venv_program(venv, "python", linked=False)]
     if p["strategy"] == "lock":
@@ -316,7 +329,7 @@ def main():
         # Only a real folder this engine built and completed is a venv: never build into or use a link.
         module.fail_json(msg="%s is a symlink or a file, not a venv the deploy built; remove it (rm %s). The "
                              "release is left incomplete." % (venv, venv), changed=False, venv=venv, stage=stages.DEPENDENCIES)
-    if os.path.exists(os.path.join(venv, layout.VENV_COMPLETE)):
+    if is_complete(venv):
         module.exit_json(changed=False, venv=venv, packages=count_packages(venv), seconds=0.0)
     if module.check_mode:
         module.exit_json(changed=True, venv=venv)
@@ -331,7 +344,7 @@ def main():
             module.fail_json(msg="gunicorn is not among the app's dependencies (%s installed no "
                                  "%s); add it to the app's requirements." % (p["strategy"], layout.venv_program("", "gunicorn")),
                              changed=True, venv=venv, stage=stages.DEPENDENCIES)
-        open(os.path.join(venv, layout.VENV_COMPLETE), "w").close()
+        mark_complete(venv)
     except BuildError as error:
         done = error.done
         module.fail_json(msg="%s failed (exit %d) after %.0f s; its last lines:\n%s" % (
