@@ -3,6 +3,7 @@ scenario's test host, and read what is on it. Nothing here is mocked: git, ssh a
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,18 @@ def backups_of(host):
     folder = env_of(host)["path"] + "/shared/backups"
     out = host.run(f"find {folder} -mindepth 1 -maxdepth 1 -printf '%f %m %s\\n' 2>/dev/null; true")
     return {n: (m, int(b)) for n, m, b in (line.split() for line in out.stdout.splitlines())}
+
+
+def installed_distributions(host, venv):
+    """{canonical name: version} of the .dist-info folders in a venv's site-packages, whatever its Python."""
+    names = host.run(f"ls {venv}/lib/python*/site-packages").stdout.split()
+    pairs = [n[:-len(".dist-info")].rsplit("-", 1) for n in names if n.endswith(".dist-info")]
+    return {canonical(name): version for name, version in pairs}
+
+
+def canonical(name):
+    """PEP 503's normal form of a distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def marks(host, name):

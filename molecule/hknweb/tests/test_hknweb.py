@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, backups_of, container, current_release, env_name, env_of, flat, only_on,
-                        playbook, refs)
+from deploytest import (HOME, USER, as_root, backups_of, canonical, container, current_release, env_name, env_of, flat,
+                        installed_distributions, only_on, playbook, refs)
 
 SCENARIO = Path(__file__).resolve().parents[1]
 HOST = "hkn.eecs.berkeley.edu"  # group_vars/all.yml's health-check Host, the only one prod allows
@@ -254,14 +254,9 @@ def test_the_lock_exact_set_equals_what_poetry_installs_on_python39(host):
               "/tmp/cmp/poetry/bin/poetry install --only main,prod --no-root --dry-run --no-ansi --no-interaction")
     out = host.run(script)
     assert out.rc == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    poetry = {name.lower(): version for name, version in re.findall(r"Installing (\S+) \((\S+)\)", out.stdout)}
-    listing = host.run(f"ls {release}/venv/lib/python3.9/site-packages").stdout.split()
-    installed = {}
-    for entry in listing:
-        if entry.endswith(".dist-info"):
-            name, version = entry[:-len(".dist-info")].rsplit("-", 1)
-            installed[re.sub(r"[-_.]+", "-", name).lower()] = version
-    assert poetry and installed == {re.sub(r"[-_.]+", "-", n): v for n, v in poetry.items()}, (installed, poetry)
+    poetry = {canonical(name): version for name, version in re.findall(r"Installing (\S+) \((\S+)\)", out.stdout)}
+    installed = installed_distributions(host, f"{release}/venv")
+    assert poetry and installed == poetry, (installed, poetry)
     host.run("rm -rf /tmp/cmp")
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 
-from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, http, only_on, playbook, refs,
-                        release_names, state)
+from deploytest import (HOME, USER, as_root, current_release, env_name, env_of, flat, http, installed_distributions,
+                        only_on, playbook, refs, release_names, state)
 
 SCENARIO = Path(__file__).resolve().parents[1]
 INDEX = "http://127.0.0.1:3141/simple/"
@@ -199,12 +199,6 @@ def test_the_lock_strategy_installs_what_poetry_installed_on_python311(host):
     assert page_values(host)["prod-group"] == "packaging 26.4"
     prod = f"{HOME}/hknweb/prod"
     poetry_venv = f"{prod}/releases/{host.run(f'ls {prod}/releases').stdout.split()[0]}/venv"
-
-    def installed(venv):
-        names = host.run(f"ls {venv}/lib/python3.11/site-packages").stdout.split()
-        pairs = [n[:-len(".dist-info")].rsplit("-", 1) for n in names if n.endswith(".dist-info")]
-        return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pairs}
-
-    by_poetry = {k: v for k, v in installed(poetry_venv).items() if k not in ("pip", "setuptools")}
-    by_uv = installed(env_of(host)["path"] + "/current/venv")
+    by_poetry = {k: v for k, v in installed_distributions(host, poetry_venv).items() if k not in ("pip", "setuptools")}
+    by_uv = installed_distributions(host, env_of(host)["path"] + "/current/venv")
     assert "django" in by_poetry and by_uv == by_poetry
