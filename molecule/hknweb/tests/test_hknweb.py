@@ -84,10 +84,14 @@ def test_prod_venv_is_lock_exact_by_uv_on_python39_with_mysqlclient_built_on_the
     assert "mysqlclient==2.2.7 \\" in listed and listed.count("==") == 7 and "--hash=sha256:" in listed
     tools = env_of(host)["path"] + "/tools"
     assert host.run(f"{tools}/uv-0.13.9/bin/uv --version").stdout.startswith("uv 0.13.9")
+    # uv's binary read out of the wheel its index page links (sha256 checked), with no pip run: no
+    # .dist-info, no uvx beside it.
+    assert host.run(f"cd {tools}/uv-0.13.9 && find . | sort").stdout.split() == [".", "./.complete", "./bin", "./bin/uv"]
     assert host.run(f"ls -d {tools}/poetry-* 2>/dev/null").stdout == ""
     assert host.file(f"{tools}/uv-cache").is_directory
     log = as_root("journalctl", "-u", "wheel-index.service", "--no-pager", "-o", "cat").stdout
     assert "GET /mysqlclient-2.2.7.tar.gz" in log  # the sdist, built on the host
+    assert "GET /simple/uv/" in log and "GET /uv-0.13.9-py3-none-manylinux" in log  # uv's wheel, from the index
     # prod's settings have an absolute STATIC_ROOT in the OCF home: collectstatic filled it.
     assert host.file(STATIC_ROOT + "notes/style.css").is_file
 

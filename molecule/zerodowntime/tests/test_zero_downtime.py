@@ -35,6 +35,18 @@ def test_deploy_with_new_requirements_drops_no_request(host):
     assert "new dependency set" in flat(done.output), "this deploy had to build a venv"
     assert_no_failures(result)
     assert_switched(result, refs()["r2"], refs()["deps-1"])
+    # uv compiles nothing; the new venv took the live venv's bytecode for the files both hard-link from
+    # the uv cache (bytecode.py): Django's __init__ .pyc is the very file r2's venv compiled, not a new one.
+    base = env_of(host)["path"]
+    new = host.run(f"readlink -f {base}/current/venv").stdout.strip()
+    pycs = host.run(f"stat -c '%i %n' {base}/venvs/*/lib/python3*/site-packages/django/__pycache__/__init__.*.pyc")
+    inodes = dict(line.split(" ", 1)[::-1] for line in pycs.stdout.split("\n") if line)
+    ours = [inode for path, inode in inodes.items() if path.startswith(new + "/")]
+    theirs = [inode for path, inode in inodes.items() if not path.startswith(new + "/")]
+    assert ours and ours[0] in theirs, pycs.stdout
+    # uv itself was read out of its wheel in the wheel folder (uv_wheel.py), not installed by pip.
+    tools = host.run(f"cd {base}/tools/uv-0.13.9 && find . | sort").stdout.split()
+    assert tools == [".", "./.complete", "./bin", "./bin/uv"], tools
 
 
 def test_rollback_drops_no_request(host):

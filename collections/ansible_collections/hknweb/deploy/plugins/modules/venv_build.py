@@ -19,6 +19,11 @@ description:
     C(tools/poetry-<version>)), never taken from the host. uv's wheel and download cache,
     C(tools/uv-cache), is shared by the deploy path's venvs, so a second venv with mostly the same
     packages links them from the cache instead of downloading them.
+  - uv's binary is read out of its manylinux wheel where O(pip_args) say pip would look (the index
+    page's sha256 checked; a mismatch fails); pip installs it instead for any other pip option, a
+    musl host or no fitting file.
+  - A venv uv built takes the live venv's C(.pyc) files, by hard link, for the source files both
+    link from the same cache entry, so its first imports compile only what is new.
   - The key names the dependency set (lock or requirements text, interpreter, strategy,
     options), so releases with the same set share one venv and a code-only deploy runs no
     installer at all. A venv is used only once its C(.complete) file exists; one left half
@@ -50,7 +55,7 @@ options:
     choices: [uv, pip]
     default: uv
   uv_version:
-    description: The uv version installed in C(tools/uv-<version>) with pip and O(pip_args).
+    description: The uv version put in C(tools/uv-<version>/bin/uv), from where O(pip_args) point.
     type: str
     default: 0.13.9
   install_list:
@@ -140,12 +145,15 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
+from ansible_collections.hknweb.deploy.plugins.module_utils import bytecode
 from ansible_collections.hknweb.deploy.plugins.module_utils import lock as lock_
 from ansible_collections.hknweb.deploy.plugins.module_utils import layout
 from ansible_collections.hknweb.deploy.plugins.module_utils.venvs import is_venv_key
-from ansible_collections.hknweb.deploy.plugins.module_utils.host import run, tail, user_environment
+from ansible_collections.hknweb.deploy.plugins.module_utils.host import Result, run, tail, user_environment
 from ansible_collections.hknweb.deploy.plugins.module_utils import stages
+from ansible_collections.hknweb.deploy.plugins.module_utils import uv_wheel
 
 
 class BuildError(Exception):
@@ -230,6 +238,44 @@ def uv_tool(p):
         return program
     start_afresh(home)
     os.makedirs(tools, 0o755, exist_ok=True)
+    if not uv_from_wheel(p, home, program):
+        uv_by_pip(p, home)
+    mark_complete(home)
+    keep_only(tools, "uv-[0-9]*", home)
+    return program
+
+
+def uv_from_wheel(p, home, program):
+    """The binary read out of uv's wheel where pip would look (uv_wheel); False sends uv to pip instead."""
+    places, glibc = uv_wheel.places(p["pip_args"]), uv_wheel.glibc_version()
+    if places is None or glibc is None:
+        return False
+    try:
+        chosen = uv_wheel.choose(places, p["uv_version"], os.uname().machine, glibc, read_page, os.listdir)
+        if chosen is None:
+            return False
+        _name, where, digest = chosen
+        if "://" not in where:
+            return bool(uv_wheel.unpack(where, p["uv_version"], digest, program))
+        # Downloaded into home itself: a run killed here leaves home without .complete, removed next time.
+        wheel = uv_wheel.download(where, home, lambda url: open_url(url, timeout=60))
+        try:
+            return bool(uv_wheel.unpack(wheel, p["uv_version"], digest, program))
+        finally:
+            os.unlink(wheel)
+    except uv_wheel.HashMismatch as error:
+        raise BuildError("installing uv " + p["uv_version"], Result([], 1, "", str(error), 0.0)) from error
+    except Exception:  # pylint: disable=broad-except  # any other miss: pip, which honours every option, tries
+        start_afresh(home)
+        return False
+
+
+def read_page(url):
+    with open_url(url, headers={"Accept": "text/html"}, timeout=30) as answer:
+        return answer.read().decode("utf-8", "replace")
+
+
+def uv_by_pip(p, home):
     pip = bundled_pip(p["interpreter"])
     wanted = p["pip_args"] + ["uv==" + p["uv_version"]]
     if pip:
@@ -241,9 +287,6 @@ def uv_tool(p):
         make_venv(p["interpreter"], home)
         argv = [layout.venv_program(home, "pip", linked=False), "install", "--disable-pip-version-check", "--quiet"]
     must("pip install uv==" + p["uv_version"], run(argv + wanted))
-    mark_complete(home)
-    keep_only(tools, "uv-[0-9]*", home)
-    return program
 
 
 def bundled_pip(python):
@@ -278,7 +321,11 @@ def uv_install(p, venv):
 
 def install(p, venv):
     if p["strategy"] == "lock" or (p["strategy"] == "pip" and p["installer"] == "uv"):
-        return uv_install(p, venv)
+        done = uv_install(p, venv)
+        old = bytecode.donor(p["path"], p["key"])
+        if old:  # uv compiles nothing; the live venv's .pyc files of the same cached files are valid here
+            bytecode.carry(old, venv)
+        return done
     make_venv(p["interpreter"], venv)
     if p["strategy"] == "pip":
         requirements = os.path.join(p["release"], p["requirements_file"])
