@@ -165,10 +165,11 @@ class SwitchHost:
 
 
 def _stop(proc):
+    # A trial serves no one and its answer is in: its group is killed at once. A graceful stop would
+    # cost every deploy 0.1-0.3 s (gunicorn's master looks for its exited workers every 0.1 s).
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        except ProcessLookupError:
+            pass  # gone meanwhile
+    proc.wait()
