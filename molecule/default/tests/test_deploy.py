@@ -379,6 +379,10 @@ def test_second_commit_moves_current_reuses_the_venv_in_four_round_trips(host):
     assert workers.stdout.split() and all(w.endswith("/releases/" + second) for w in workers.stdout.split()), workers.stdout
     assert second != first and release_names(host) == sorted([first, second])
     assert health(host)["revision"] == refs()["r2"]
+    # The trial run (r2's gunicorn on a private socket) is gone, process and socket: it is killed outright.
+    base = env_of(host)["path"]
+    assert host.run("pgrep -u hkn -f '[.]trial-[0-9]+[.]sock'").stdout == "", "the trial's gunicorn is still running"
+    assert host.run(f"ls -A {base} | grep '^[.]trial-'").stdout == ""
     # Same requirements: the same venv, and no installer ran.
     assert host.run(f"readlink {env_of(host)['path']}/current/venv").stdout == venv
     assert "no installer runs" in flat(done.output)

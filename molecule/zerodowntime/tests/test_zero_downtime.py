@@ -108,3 +108,18 @@ def test_a_killed_gunicorn_master_is_serving_again_within_three_seconds(host):
     assert loaded <= 3000, f"serving again only after {loaded} ms under load"
     assert_no_failures(load.result)
     assert health(host)["revision"] == refs()["r2"]
+
+
+def test_pip_installs_uv_when_the_pip_arguments_hold_an_option_the_wheel_reader_does_not_know(host):
+    # uv_wheel.py reads uv out of its wheel only for index and find-links options; with any other (here
+    # --pre, which changes nothing for pinned versions) pip, which honours every option, installs it.
+    base = env_of(host)["path"]
+    host.run(f"rm -rf {base}/tools/uv-0.13.9")
+    done = playbook("deploy.yml", host.backend.get_hostname(), "-e", "revision=r3",
+                    "-e", "app_python_pip_extra_args='--no-index --find-links /srv/wheels --pre'")
+    assert done.returncode == 0, done.output[-3000:]
+    assert "new dependency set" in flat(done.output), "other installer arguments make another venv"
+    tools = host.run(f"ls -A {base}/tools/uv-0.13.9").stdout.split()
+    assert "uv-0.13.9.dist-info" in tools and ".complete" in tools, tools  # pip's --target install
+    assert host.run(f"{base}/tools/uv-0.13.9/bin/uv --version").stdout.startswith("uv 0.13.9")
+    assert health(host)["revision"] == refs()["r3"]
