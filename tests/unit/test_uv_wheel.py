@@ -20,18 +20,20 @@ ARM = "uv-0.13.9-py3-none-manylinux_2_28_aarch64.whl"
 
 @pytest.mark.parametrize("args, places", [
     ([], [("index", uv_wheel.PYPI)]),
-    (["--index-url", "http://i/simple/"], [("index", "http://i/simple/")]),
-    (["-i", "http://i/simple/", "--extra-index-url=http://e/simple/"], [("index", "http://i/simple/"),
-                                                                         ("index", "http://e/simple/")]),
+    (["--index-url", "http://127.0.0.1:3141/simple/"], [("index", "http://127.0.0.1:3141/simple/")]),
+    (["-i", "https://i/simple/", "--extra-index-url=http://localhost/simple/"], [("index", "https://i/simple/"),
+                                                                                  ("index", "http://localhost/simple/")]),
     (["--no-index", "--find-links", "/srv/wheels"], [("links", "/srv/wheels")]),
-    (["--no-index", "-f", "file:///srv/wheels", "--find-links=http://l/"], [("links", "file:///srv/wheels"),
-                                                                            ("links", "http://l/")]),
+    (["--no-index", "-f", "file:///srv/wheels", "--find-links=https://l/"], [("links", "file:///srv/wheels"),
+                                                                             ("links", "https://l/")]),
 ])
 def test_the_places_are_where_pip_would_look_in_its_order(args, places):
     assert uv_wheel.places(args) == places
 
 
-@pytest.mark.parametrize("args", [["--trusted-host", "i"], ["--index-url"], ["--pre"], ["--cert", "/c.pem"]])
+@pytest.mark.parametrize("args", [["--trusted-host", "i"], ["--index-url"], ["--pre"], ["--cert", "/c.pem"],
+                                  ["--index-url", "http://mirror.example/simple/"],  # pip ignores plain http there
+                                  ["--no-index", "-f", "http://wheels.example/"]])
 def test_any_other_pip_option_leaves_uv_to_pip(args):
     assert uv_wheel.places(args) is None
 

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import zipfile
 from html.parser import HTMLParser
-from urllib.parse import unquote, urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 PYPI = "https://pypi.org/simple/"
 # pip's options that name a place to look; any other option in the app's pip args sends uv to pip.
@@ -52,7 +52,18 @@ def places(pip_args):
         else:
             (extra if kind == "extra" else links).append(value)
     indexes = [] if no_index else [index or PYPI] + extra
-    return [("index", url) for url in indexes] + [("links", place) for place in links]
+    found = [("index", url) for url in indexes] + [("links", place) for place in links]
+    # pip ignores a plain-http place that is not this machine (unless --trusted-host, which goes to pip):
+    # read nothing from one either, and let pip say so.
+    return None if any(not secure(place) for _kind, place in found) else found
+
+
+def secure(place):
+    """https, a file, or plain http to this machine only (pip's own rule without --trusted-host)."""
+    if not place.startswith("http://"):
+        return True
+    host = urlsplit(place).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1")
 
 
 def glibc_version(confstr=os.confstr):
