@@ -24,11 +24,11 @@ PYCACHE = "__pycache__"
 def donor(deploy_path, new_key):
     """The finished venv to take bytecode from: the live release's, else the newest finished one; or None."""
     finished = [key for key in venv_keys(deploy_path, complete_only=True) if key != new_key]
-    live = linked_key(os.path.realpath(layout.current_link(deploy_path)))
-    if live not in finished:
-        live = max(finished, default=None, key=lambda key: os.stat(
+    chosen = linked_key(os.path.realpath(layout.current_link(deploy_path)))
+    if chosen not in finished:
+        chosen = max(finished, default=None, key=lambda key: os.stat(
             os.path.join(layout.venv_dir(deploy_path, key), layout.VENV_COMPLETE)).st_mtime)
-    return layout.venv_dir(deploy_path, live) if live else None
+    return layout.venv_dir(deploy_path, chosen) if chosen else None
 
 
 def source_of(pyc_name):
@@ -55,8 +55,12 @@ def carry_one(name, old_sources, new_sources):
     try:
         if not os.path.samefile(os.path.join(old_sources, source), os.path.join(new_sources, source)):
             return False
-        os.makedirs(os.path.join(new_sources, PYCACHE), 0o755, exist_ok=True)
-        os.link(os.path.join(old_sources, PYCACHE, name), os.path.join(new_sources, PYCACHE, name))
+        target = os.path.join(new_sources, PYCACHE, name)
+        try:
+            os.link(os.path.join(old_sources, PYCACHE, name), target)
+        except FileNotFoundError:  # the folder's first .pyc: make __pycache__ once, not for every file
+            os.mkdir(os.path.dirname(target), 0o755)
+            os.link(os.path.join(old_sources, PYCACHE, name), target)
         return True
     except OSError:  # no such source in the new venv, another file system, already there: compiled on import
         return False

@@ -5,9 +5,10 @@
 
 pip run from the interpreter's bundled wheel takes about 1.7 s to put uv in place (its start, its
 resolver, copying 38 MB); reading the binary out of the wheel takes about 0.2 s. The decisions (where
-to look, which file fits this host, what a page links) are pure functions; fetch() and unpack() do the
-reading and writing. Anything this reader does not know (another pip option, a musl host, no fitting
-file, a network error) returns None, and pip installs uv as before; a hash that does not match stops."""
+to look, which file fits this host, what a page links) are pure functions; download() and unpack() do the
+reading and writing. Anything this reader does not know (another pip option, plain http to another
+machine, a musl host, no fitting file, a network error) sends uv to pip, as before; a hash that does not
+match stops."""
 
 from __future__ import annotations
 
