@@ -373,6 +373,8 @@ def one_run(subject, i, refs, targets):
     subject.add("noop", playbook(subject, "deploy.yml", "prod", *rev("r2"), tag=f"{t}-prod-noop"))
     subject.add("deps", playbook(subject, "deploy.yml", "prod", *rev(deps), tag=f"{t}-prod-{deps}"))
     subject.add("rollback", playbook(subject, "rollback.yml", "prod", tag=f"{t}-prod-rollback"))
+    for key, book in FLOORS:
+        subject.add(key, playbook(subject, str(REPO / "bench" / book), "prod", tag=f"{t}-prod-{key}"))
     subject.add("prod-load-code", under_load(subject, targets["prod"], "deploy.yml", "prod", *rev("r3"),
                                              tag=f"{t}-prod-load-code", old=refs["r2"], new=refs["r3"]))
     subject.add("prod-load-rollback", under_load(subject, targets["prod"], "rollback.yml", "prod",
@@ -387,6 +389,11 @@ def one_run(subject, i, refs, targets):
     subject.add("test-load-rollback", under_load(subject, targets["test"], "rollback.yml", "test",
                                                  tag=f"{t}-test-load-rollback", old=refs["r2"], new=refs["r1"]))
     subject.add("prune", prune_bench(subject, f"{t}-prune"))
+
+
+# The floor under a rollback, run from each checkout with its ansible.cfg: ansible-playbook with no
+# task, and with one module call (this repository's playbooks, whatever revision is measured).
+FLOORS = (("floor-none", "floor_no_task.yml"), ("floor-one", "floor_one_call.yml"))
 
 
 def many_args(size, rolling, ref):
@@ -424,6 +431,8 @@ ROWS = [("prune", "prune of 1,000 releases", "seconds", "s"),
         ("noop", "no-op deploy (live commit again)", "seconds", "s"),
         ("rollback", "rollback", "seconds", "s")]
 ROWS += [("rollback", "  " + phases.LABELS[k], f"phase_{k}", "s") for k in phases.PHASES]
+ROWS += [("floor-none", "floor: ansible-playbook, no task", "seconds", "s"),
+         ("floor-one", "floor: ansible-playbook, one module call (ping)", "seconds", "s")]
 CPU_ROWS = (("cpu_hosts", "  CPU time, the hosts (their containers)"),
             ("cpu_controller", "  CPU time, the controller (ansible-playbook)"))
 ROWS += [("many-1", "code-only deploy, 1 host (many-hosts set)", "seconds", "s")]
@@ -546,6 +555,10 @@ def scaling_notes(subject):
     one, five = (median_seconds(subject.samples.get(k, [])) for k in ("many-1", "many-5"))
     if one and five:
         notes.append(f"{subject.label}: 5 hosts / 1 host = {five / one:.2f} (code-only deploy, medians)")
+    rollback, floor = (median_seconds(subject.samples.get(k, [])) for k in ("rollback", "floor-one"))
+    if rollback and floor:
+        notes.append(f"{subject.label}: rollback - one-call floor = {rollback - floor:.2f} s (medians): the rollback's "
+                     "own work (knob checks, units, lock, switch, reload, proof, summary)")
     for key in ("rollback", "many-5"):
         done = [x for x in subject.samples.get(key, []) if x["ok"] and x.get("slowest")]
         if done:
@@ -606,7 +619,10 @@ stay); *code-only* deploys the next tag (same requirements); *requirements-chang
 `deps-N` branch whose `requirements.txt` differs from every earlier one; *no-op* deploys the live
 commit again; *rollback* runs right after a deploy; the rows under it split its time into phases
 (`bench/phases.py`: ansible-playbook's start up to its first task, controller tasks, host calls,
-the gaps between tasks, the end after the last one). *Many hosts*: a code-only deploy to 1, 3
+the gaps between tasks, the end after the last one). The two *floor* rows run from the same
+checkout, with its `ansible.cfg`, right after the rollback: `bench/floor_no_task.yml` (ansible-playbook
+with no task) and `bench/floor_one_call.yml` (one `ansible.builtin.ping`): what any playbook that
+makes one round trip costs, whatever it does. *Many hosts*: a code-only deploy to 1, 3
 and 5 test hosts of their own in one run (forks >= hosts), and to 5 one batch at a time
 (`-e deploy_batch=1`), with the CPU seconds the hosts (their containers) and the controller
 used. Under load: *failed requests* = anything but
