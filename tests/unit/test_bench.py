@@ -122,3 +122,17 @@ def test_five_hosts_against_one_in_the_notes(tmp_path):
     subject.add("many-5", {"ok": True, "seconds": 9.9, "calls": 20})
     subject.add("many-5", {"ok": False, "seconds": 1.0, "calls": None, "error": "x"})
     assert run_bench.scaling_notes(subject) == ["current: 5 hosts / 1 host = 2.20 (code-only deploy, medians)"]
+
+
+def test_floor_rows_follow_the_rollback_and_the_notes_give_the_rollback_above_the_one_call_floor(tmp_path):
+    subject = run_bench.Subject("current", REPO_ROOT, "abc1234", tmp_path)
+    subject.add("rollback", {"ok": True, "seconds": 2.7, "calls": 1})
+    for seconds in (1.1, 1.3, 1.2):
+        subject.add("floor-one", {"ok": True, "seconds": seconds, "calls": 1})
+    subject.add("floor-none", {"ok": True, "seconds": 0.8, "calls": 0})
+    labels = [line.split("  ")[0] for line in run_bench.table([subject]).splitlines()[2:] if line[:1] != " "]
+    assert labels == ["rollback", "floor: ansible-playbook, no task", "floor: ansible-playbook, one module call (ping)"]
+    assert run_bench.scaling_notes(subject)[0].startswith("current: rollback - one-call floor = 1.50 s (medians)")
+    # The playbooks the rows run exist and make the calls the rows say (none, one ping).
+    books = {key: (REPO_ROOT / "bench" / name).read_text() for key, name in run_bench.FLOORS}
+    assert "tasks: []" in books["floor-none"] and books["floor-one"].count("ansible.builtin.ping") == 1
