@@ -122,7 +122,8 @@ def page_links(page, base):
     return found
 
 
-def local_folder(place):
+def local_path(place):
+    """The path of a place on this machine (a folder, a file, a file:// URL), or None for a URL."""
     if place.startswith("file://"):
         return unquote(place[len("file://"):])
     return None if "://" in place else place
@@ -131,7 +132,7 @@ def local_folder(place):
 def choose(places_, version, machine, glibc, read_page, list_folder):
     """The first fitting (filename, url or path, sha256 or None), looking where pip would; None if none fits."""
     for kind, place in places_:
-        folder = local_folder(place) if kind == "links" else None
+        folder = local_path(place) if kind == "links" else None
         if folder is not None:
             found = [(name, os.path.join(folder, name), None) for name in list_folder(folder)]
         else:

@@ -255,14 +255,15 @@ def uv_from_wheel(p, home, program):
         if chosen is None:
             return False
         _name, where, digest = chosen
-        if "://" not in where:
-            return bool(uv_wheel.unpack(where, p["uv_version"], digest, program))
+        local = uv_wheel.local_path(where)
         # Downloaded into home itself: a run killed here leaves home without .complete, removed next time.
-        wheel = uv_wheel.download(where, home, lambda url: open_url(url, timeout=60))
+        wheel = local or uv_wheel.download(where, home, lambda url: open_url(url, timeout=60))
         try:
-            return bool(uv_wheel.unpack(wheel, p["uv_version"], digest, program))
+            uv_wheel.unpack(wheel, p["uv_version"], digest, program)
+            return True
         finally:
-            os.unlink(wheel)
+            if not local:
+                os.unlink(wheel)
     except uv_wheel.HashMismatch as error:
         raise BuildError("installing uv " + p["uv_version"], Result([], 1, "", str(error), 0.0)) from error
     except Exception:  # pylint: disable=broad-except  # any other miss: pip, which honours every option, tries
